@@ -1,0 +1,258 @@
+/*
+ * The API location.
+ *
+ * A request goes: route (404 / 405 before anything is read), body read
+ * into memory, key checked (cache or query), then the route's operation,
+ * which validates its input and makes one SQL function call whose JSON
+ * result is the response.
+ */
+
+#include "ngx_http_media_api.h"
+#include "ngx_http_media_auth.h"
+#include "ngx_http_media_json.h"
+#include "ngx_http_media_pg.h"
+
+
+typedef struct {
+    ngx_uint_t               method;
+    ngx_str_t                path;     /* ":" marks a captured segment */
+    ngx_http_media_step_pt   step;
+} ngx_http_media_route_t;
+
+
+static ngx_int_t ngx_http_media_api_route(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+static ngx_int_t ngx_http_media_api_match(ngx_str_t *path, ngx_str_t *uri,
+    ngx_str_t *arg);
+static void ngx_http_media_api_body_ready(ngx_http_request_t *r);
+static void ngx_http_media_api_done(ngx_http_request_t *r,
+    ngx_http_media_pg_query_t *q);
+
+
+static ngx_http_media_route_t  ngx_http_media_routes[] = {
+
+    { NGX_HTTP_POST, ngx_string("/api/v1/media/request-upload-url"),
+      ngx_http_media_rentix_presign },
+
+    { NGX_HTTP_POST, ngx_string("/api/v1/media/bulk"),
+      ngx_http_media_rentix_bulk },
+
+    { NGX_HTTP_GET, ngx_string("/api/v1/media/:"),
+      ngx_http_media_rentix_get },
+
+    { 0, ngx_null_string, NULL }
+};
+
+
+ngx_int_t
+ngx_http_media_api_handler(ngx_http_request_t *r)
+{
+    ngx_int_t              rc;
+    ngx_http_media_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_media_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_media_module);
+    ctx->ok_status = NGX_HTTP_OK;
+
+    rc = ngx_http_media_api_route(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_media_api_body_ready);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_media_api_route(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               path_matched;
+    ngx_http_media_route_t  *route;
+
+    path_matched = 0;
+
+    for (route = ngx_http_media_routes; route->step; route++) {
+        if (ngx_http_media_api_match(&route->path, &r->uri, &ctx->arg)
+            != NGX_OK)
+        {
+            continue;
+        }
+
+        path_matched = 1;
+
+        if (r->method & route->method) {
+            ctx->next = route->step;
+            return NGX_OK;
+        }
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (path_matched) {
+        return ngx_http_media_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                         "Method not allowed",
+                                         "METHOD_NOT_ALLOWED");
+    }
+
+    return ngx_http_media_send_error(r, NGX_HTTP_NOT_FOUND, "Not found",
+                                     "NOT_FOUND");
+}
+
+
+/* "/a/:/b" matches "/a/x/b"; the segment matched by ":" goes to arg. */
+static ngx_int_t
+ngx_http_media_api_match(ngx_str_t *path, ngx_str_t *uri, ngx_str_t *arg)
+{
+    u_char  *p, *pe, *u, *ue, *start;
+
+    p = path->data;
+    pe = p + path->len;
+    u = uri->data;
+    ue = u + uri->len;
+
+    while (p < pe && u < ue) {
+        if (*p != ':') {
+            if (*p++ != *u++) {
+                return NGX_DECLINED;
+            }
+
+            continue;
+        }
+
+        start = u;
+        while (u < ue && *u != '/') {
+            u++;
+        }
+
+        if (u == start) {
+            return NGX_DECLINED;
+        }
+
+        arg->data = start;
+        arg->len = u - start;
+        p++;
+    }
+
+    return (p == pe && u == ue) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static void
+ngx_http_media_api_body_ready(ngx_http_request_t *r)
+{
+    ngx_int_t              rc;
+    ngx_http_media_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_media_module);
+
+    rc = ngx_http_media_authenticate(r, ctx);
+
+    if (rc == NGX_OK) {
+        rc = ctx->next(r, ctx);
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * Calls "sql" with the given NUL-terminated parameters; its one text
+ * result is the response body.  Returns NGX_DONE while the query runs.
+ */
+ngx_int_t
+ngx_http_media_api_call(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
+    const char *sql, ngx_uint_t nparams, ...)
+{
+    va_list                     args;
+    ngx_uint_t                  i;
+    ngx_http_media_pg_query_t  *q;
+
+    if (nparams > NGX_HTTP_MEDIA_PG_MAX_PARAMS) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    q = ngx_http_media_pg_query(r, sql, ngx_http_media_api_done);
+    if (q == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    va_start(args, nparams);
+    for (i = 0; i < nparams; i++) {
+        q->params[i] = va_arg(args, const char *);
+    }
+    va_end(args);
+
+    q->nparams = nparams;
+
+    if (ngx_http_media_pg_run(r, q) != NGX_OK) {
+        return ngx_http_media_pg_send_failure(r, q);
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_media_api_done(ngx_http_request_t *r, ngx_http_media_pg_query_t *q)
+{
+    ngx_int_t              rc;
+    ngx_http_media_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_media_module);
+
+    if (q->status == NGX_HTTP_MEDIA_PG_OK && q->value[0].data) {
+        rc = ngx_http_media_send_text(r, ctx->ok_status, &q->value[0]);
+
+    } else {
+        rc = ngx_http_media_pg_send_failure(r, q);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+u_char *
+ngx_http_media_tenant_param(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *ngx_sprintf(p, "%L", ctx->tenant_id) = '\0';
+
+    return p;
+}
+
+
+u_char *
+ngx_http_media_cstr(ngx_http_request_t *r, ngx_str_t *s)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, s->len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(p, s->data, s->len) = '\0';
+
+    return p;
+}

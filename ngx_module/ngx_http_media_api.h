@@ -1,0 +1,30 @@
+/*
+ * The API location: routing, the request body, authentication, and the
+ * common way an operation calls its SQL function and answers.
+ */
+
+#ifndef _NGX_HTTP_MEDIA_API_H_INCLUDED_
+#define _NGX_HTTP_MEDIA_API_H_INCLUDED_
+
+
+#include "ngx_http_media_module.h"
+
+
+ngx_int_t ngx_http_media_api_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_media_api_call(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, const char *sql, ngx_uint_t nparams, ...);
+u_char *ngx_http_media_tenant_param(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+u_char *ngx_http_media_cstr(ngx_http_request_t *r, ngx_str_t *s);
+
+
+/* operations (ngx_http_media_rentix.c) */
+ngx_int_t ngx_http_media_rentix_presign(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+ngx_int_t ngx_http_media_rentix_bulk(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+ngx_int_t ngx_http_media_rentix_get(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+
+
+#endif /* _NGX_HTTP_MEDIA_API_H_INCLUDED_ */

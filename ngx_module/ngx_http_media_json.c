@@ -1,0 +1,212 @@
+/*
+ * JSON in and out.  Every response of the module leaves through here, so
+ * every error has the same shape and content type.
+ */
+
+#include "ngx_http_media_json.h"
+
+
+static ngx_int_t ngx_http_media_send_buffer(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *data, size_t len);
+static void ngx_http_media_json_decref(void *data);
+
+
+ngx_int_t
+ngx_http_media_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *code)
+{
+    json_t     *body;
+    ngx_int_t   rc;
+
+    body = json_pack("{s:s, s:s}", "error", error, "error_code", code);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_media_send_json(r, status, body);
+    json_decref(body);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_http_media_send_errorf(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *fmt, ...)
+{
+    u_char   *p, text[512];
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(text, text + sizeof(text) - 1, fmt, args);
+    va_end(args);
+    *p = '\0';
+
+    return ngx_http_media_send_error(r, status, (char *) text, code);
+}
+
+
+ngx_int_t
+ngx_http_media_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *body)
+{
+    size_t   len;
+    u_char  *data;
+
+    len = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (len == 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    data = ngx_pnalloc(r->pool, len);
+    if (data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json_dumpb(body, (char *) data, len, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    return ngx_http_media_send_buffer(r, status, data, len);
+}
+
+
+ngx_int_t
+ngx_http_media_send_text(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *json)
+{
+    return ngx_http_media_send_buffer(r, status, json->data, json->len);
+}
+
+
+static ngx_int_t
+ngx_http_media_send_buffer(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * The request body as a JSON document.  The API locations keep the whole
+ * body in memory (client_body_buffer_size = client_max_body_size), so a
+ * body that went to a temporary file is one that is too large.
+ */
+ngx_int_t
+ngx_http_media_read_json(ngx_http_request_t *r, json_t **out)
+{
+    size_t         len;
+    u_char        *data, *p;
+    json_t        *json;
+    ngx_chain_t   *cl;
+    json_error_t   err;
+
+    *out = NULL;
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "Request body is required",
+                                         "INVALID_JSON");
+    }
+
+    if (r->request_body->temp_file) {
+        return ngx_http_media_send_error(r,
+                                         NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                         "Request body too large",
+                                         "BODY_TOO_LARGE");
+    }
+
+    len = 0;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    data = ngx_pnalloc(r->pool, len + 1);
+    if (data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = data;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    json = json_loadb((char *) data, len, JSON_REJECT_DUPLICATES, &err);
+    if (json == NULL) {
+        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                                          "INVALID_JSON",
+                                          "Malformed JSON body: %s",
+                                          err.text);
+    }
+
+    if (ngx_http_media_json_cleanup(r->pool, json) != NGX_OK) {
+        json_decref(json);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!json_is_object(json)) {
+        return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                         "Request body must be a JSON object",
+                                         "VALIDATION_ERROR");
+    }
+
+    *out = json;
+
+    return NGX_OK;
+}
+
+
+/* jansson objects live as long as the request's pool. */
+ngx_int_t
+ngx_http_media_json_cleanup(ngx_pool_t *pool, json_t *json)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_media_json_decref;
+    cln->data = json;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_media_json_decref(void *data)
+{
+    json_decref(data);
+}

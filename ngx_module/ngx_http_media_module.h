@@ -1,0 +1,80 @@
+/*
+ * ngx_http_media_module: a media upload edge for listing platforms.
+ *
+ * Shared types: the module's configuration and the per-request context.
+ */
+
+#ifndef _NGX_HTTP_MEDIA_MODULE_H_INCLUDED_
+#define _NGX_HTTP_MEDIA_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_thread_pool.h>
+#include <jansson.h>
+
+
+#define NGX_HTTP_MEDIA_KEY_HASH_LEN  32
+#define NGX_HTTP_MEDIA_MAX_FILES     100
+#define NGX_HTTP_MEDIA_MAX_NAME      255
+
+
+#define ngx_http_media_isalnum(c)                                           \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z')               \
+     || ((c) >= 'A' && (c) <= 'Z'))
+
+
+typedef enum {
+    NGX_HTTP_MEDIA_NONE = 0,
+    NGX_HTTP_MEDIA_API,
+    NGX_HTTP_MEDIA_UPLOAD
+} ngx_http_media_role_e;
+
+
+typedef struct {
+    ngx_str_t             pg_conninfo;
+    ngx_str_t             pg_pool_name;
+    ngx_thread_pool_t    *pg_pool;
+    ngx_msec_t            pg_timeout;
+
+    ngx_shm_zone_t       *auth_zone;
+    time_t                auth_ttl;
+
+    ngx_str_t             secret;
+    ngx_str_t             store_root;
+    ngx_str_t             public_url;
+    ngx_str_t             upload_url;
+    time_t                upload_ttl;
+    off_t                 max_file_size;
+} ngx_http_media_main_conf_t;
+
+
+typedef struct {
+    ngx_http_media_role_e  role;
+} ngx_http_media_loc_conf_t;
+
+
+typedef struct ngx_http_media_ctx_s  ngx_http_media_ctx_t;
+
+typedef ngx_int_t (*ngx_http_media_step_pt)(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+
+
+struct ngx_http_media_ctx_s {
+    int64_t                tenant_id;
+    u_char                 key_hash[NGX_HTTP_MEDIA_KEY_HASH_LEN];
+
+    json_t                *body;
+    ngx_str_t              arg;        /* the :id of the route, if any */
+    ngx_uint_t             ok_status;  /* status of a successful answer */
+
+    /* what to run once the caller is authenticated */
+    ngx_http_media_step_pt next;
+};
+
+
+extern ngx_module_t  ngx_http_media_module;
+
+
+#endif /* _NGX_HTTP_MEDIA_MODULE_H_INCLUDED_ */

@@ -1,0 +1,246 @@
+/*
+ * Signed upload URLs (local store):
+ *
+ *   <media_upload_url>/<tenant>/<name>?expires=<unix>&type=<ctype>
+ *       &size=<bytes>&sig=<hex HMAC-SHA256>
+ *
+ * The signature covers the method, the object key (which starts with the
+ * tenant), the content type, the maximum size and the expiry, so none of
+ * them can be changed by the holder of the URL.
+ */
+
+#include "ngx_http_media_sign.h"
+#include "ngx_http_media_hmac.h"
+
+#include <openssl/rand.h>
+
+
+#define NGX_HTTP_MEDIA_MIN_SECRET  32
+#define NGX_HTTP_MEDIA_MAX_SECRET  1024
+
+
+static size_t ngx_http_media_escape_arg(u_char *dst, ngx_str_t *src);
+
+
+/* Read at configuration time: a bad secret stops nginx from starting. */
+char *
+ngx_http_media_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_media_main_conf_t *mcf = conf;
+
+    u_char           *buf;
+    ssize_t           n;
+    ngx_str_t        *value, name;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    if (mcf->secret.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    buf = NULL;
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) < NGX_HTTP_MEDIA_MIN_SECRET
+        || ngx_file_size(&fi) > NGX_HTTP_MEDIA_MAX_SECRET)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "media_sign_secret_file \"%V\" must hold %d to %d "
+                           "bytes", &name, NGX_HTTP_MEDIA_MIN_SECRET,
+                           NGX_HTTP_MEDIA_MAX_SECRET);
+        goto failed;
+    }
+
+    buf = ngx_pnalloc(cf->pool, ngx_file_size(&fi));
+    if (buf == NULL) {
+        goto failed;
+    }
+
+    n = ngx_read_file(&file, buf, ngx_file_size(&fi), 0);
+    if (n != ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cannot read media_sign_secret_file \"%V\"",
+                           &name);
+        goto failed;
+    }
+
+    ngx_close_file(file.fd);
+
+    mcf->secret.data = buf;
+    mcf->secret.len = n;
+
+    return NGX_CONF_OK;
+
+failed:
+
+    ngx_close_file(file.fd);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/* hex_len lowercase hex digits of cryptographic randomness */
+ngx_int_t
+ngx_http_media_random_hex(u_char *out, size_t hex_len)
+{
+    u_char  raw[64];
+
+    if (hex_len > 2 * sizeof(raw) || hex_len % 2) {
+        return NGX_ERROR;
+    }
+
+    if (RAND_bytes(raw, hex_len / 2) != 1) {
+        return NGX_ERROR;
+    }
+
+    ngx_hex_dump(out, raw, hex_len / 2);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_media_upload_url(ngx_http_request_t *r, ngx_http_media_signed_t *s,
+    ngx_str_t *url)
+{
+    u_char                      *p;
+    size_t                       len;
+    char                         sig[MEDIA_SIG_HEX_LEN];
+    ngx_http_media_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
+
+    if (media_sign_upload(mcf->secret.data, mcf->secret.len,
+                          (char *) s->key.data, s->key.len,
+                          (char *) s->ctype.data, s->ctype.len,
+                          (uint64_t) s->size, (uint64_t) s->expires, sig)
+        != 0)
+    {
+        return NGX_ERROR;
+    }
+
+    len = mcf->upload_url.len + 1 + s->key.len
+          + sizeof("?expires=&type=&size=&sig=") - 1
+          + NGX_TIME_T_LEN + 3 * s->ctype.len + NGX_OFF_T_LEN
+          + MEDIA_SIG_HEX_LEN;
+
+    url->data = ngx_pnalloc(r->pool, len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(url->data, "%V/%V?expires=%T&type=", &mcf->upload_url,
+                    &s->key, s->expires);
+    p += ngx_http_media_escape_arg(p, &s->ctype);
+    p = ngx_sprintf(p, "&size=%O&sig=", s->size);
+    p = ngx_cpymem(p, sig, MEDIA_SIG_HEX_LEN);
+
+    url->len = p - url->data;
+
+    return NGX_OK;
+}
+
+
+/* Everything but RFC 3986 unreserved characters is percent-encoded. */
+static size_t
+ngx_http_media_escape_arg(u_char *dst, ngx_str_t *src)
+{
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    u_char  *p, c;
+    size_t   i;
+
+    p = dst;
+
+    for (i = 0; i < src->len; i++) {
+        c = src->data[i];
+
+        if (ngx_http_media_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            *p++ = c;
+            continue;
+        }
+
+        *p++ = '%';
+        *p++ = hex[c >> 4];
+        *p++ = hex[c & 0x0f];
+    }
+
+    return p - dst;
+}
+
+
+/*
+ * Fills s from the request's query string and checks the signature.
+ * NGX_OK, NGX_DECLINED (bad or missing signature), NGX_ABORT (expired,
+ * only reported once the signature is known to be good), NGX_ERROR.
+ */
+ngx_int_t
+ngx_http_media_check_upload_url(ngx_http_request_t *r,
+    ngx_http_media_signed_t *s)
+{
+    u_char                      *dst, *src;
+    ngx_str_t                    expires, type, size, sig;
+    ngx_http_media_main_conf_t  *mcf;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
+
+    if (ngx_http_arg(r, (u_char *) "expires", 7, &expires) != NGX_OK
+        || ngx_http_arg(r, (u_char *) "type", 4, &type) != NGX_OK
+        || ngx_http_arg(r, (u_char *) "size", 4, &size) != NGX_OK
+        || ngx_http_arg(r, (u_char *) "sig", 3, &sig) != NGX_OK
+        || type.len == 0 || type.len > 255)
+    {
+        return NGX_DECLINED;
+    }
+
+    s->expires = ngx_atotm(expires.data, expires.len);
+    s->size = ngx_atoof(size.data, size.len);
+
+    if (s->expires == NGX_ERROR || s->size == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    s->ctype.data = ngx_pnalloc(r->pool, type.len);
+    if (s->ctype.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst = s->ctype.data;
+    src = type.data;
+    ngx_unescape_uri(&dst, &src, type.len, NGX_UNESCAPE_URI);
+    s->ctype.len = dst - s->ctype.data;
+
+    if (media_verify_upload(mcf->secret.data, mcf->secret.len,
+                            (char *) s->key.data, s->key.len,
+                            (char *) s->ctype.data, s->ctype.len,
+                            (uint64_t) s->size, (uint64_t) s->expires,
+                            (char *) sig.data, sig.len)
+        != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (s->expires < ngx_time()) {
+        return NGX_ABORT;
+    }
+
+    return NGX_OK;
+}
