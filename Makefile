@@ -20,7 +20,7 @@ DEB_CFLAGS   = $(shell dpkg-buildflags --get CFLAGS) $(shell dpkg-buildflags --g
 DEB_LDFLAGS  = $(shell dpkg-buildflags --get LDFLAGS)
 MODULE_WARN := -Wall -Wextra -Wno-unused-parameter -Werror
 
-.PHONY: all module backend deps run start stop test unit bench clean
+.PHONY: all module backend deps run start stop test unit unit-module bench clean
 
 all: module backend
 
@@ -52,8 +52,17 @@ $(NGX_SRC):
 backend:
 	$(MAKE) -C backend
 
-unit: backend module
+unit: backend module unit-module
 	$(MAKE) -C backend unit
+
+# The module's pure-C parts, tested without nginx.
+unit-module: $(BUILD)/test_sign
+	$(BUILD)/test_sign
+
+$(BUILD)/test_sign: t/unit/test_sign.c ngx_module/ngx_http_media_hmac.c ngx_module/ngx_http_media_hmac.h
+	mkdir -p $(BUILD)
+	$(CC) -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -Ingx_module \
+	    t/unit/test_sign.c ngx_module/ngx_http_media_hmac.c -lcrypto -o $@
 
 run: deps all
 	@scripts/stack.sh run
@@ -65,7 +74,7 @@ stop:
 	@scripts/stack.sh stop
 
 test: deps all
-	$(MAKE) -C backend unit
+	$(MAKE) unit
 	prove -I t/lib -r t/
 
 bench: deps all
