@@ -7,7 +7,6 @@
 #include "ngx_http_media_pg.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 
 #define NGX_HTTP_MEDIA_AUTH_MAX_KEY  256
@@ -78,7 +77,7 @@ ngx_http_media_authenticate(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
         return rc;
     }
 
-    SHA256(key.data, key.len, ctx->key_hash);
+    media_sha256(key.data, key.len, ctx->key_hash);
 
     rc = ngx_http_media_auth_cached(r, ctx);
     if (rc != NGX_DECLINED) {

@@ -4,6 +4,10 @@
  *
  * sig = hex(HMAC-SHA256(secret,
  *           "PUT\n" key "\n" content_type "\n" size "\n" expires))
+ *
+ * A signer holds the HMAC key schedule (the inner and outer SHA-256 states
+ * after the padded key), computed once per secret, so that signing a URL
+ * is two short hash updates and no allocation.
  */
 
 #ifndef _NGX_HTTP_MEDIA_HMAC_H_INCLUDED_
@@ -17,13 +21,34 @@
 #define MEDIA_SIG_HEX_LEN  64
 
 
-int media_sign_upload(const unsigned char *secret, size_t secret_len,
-    const char *key, size_t key_len, const char *ctype, size_t ctype_len,
-    uint64_t size, uint64_t expires, char hex[MEDIA_SIG_HEX_LEN]);
+typedef struct media_signer_s  media_signer_t;
 
-int media_verify_upload(const unsigned char *secret, size_t secret_len,
-    const char *key, size_t key_len, const char *ctype, size_t ctype_len,
-    uint64_t size, uint64_t expires, const char *sig, size_t sig_len);
+
+media_signer_t *media_signer_new(const unsigned char *secret,
+    size_t secret_len);
+void media_signer_free(media_signer_t *signer);
+
+int media_sign_upload(const media_signer_t *signer, const char *key,
+    size_t key_len, const char *ctype, size_t ctype_len, uint64_t size,
+    uint64_t expires, char hex[MEDIA_SIG_HEX_LEN]);
+
+int media_verify_upload(const media_signer_t *signer, const char *key,
+    size_t key_len, const char *ctype, size_t ctype_len, uint64_t size,
+    uint64_t expires, const char *sig, size_t sig_len);
+
+
+/*
+ * SHA-256 for API keys, and unpredictable ids (SHA-256 of a secret seed
+ * and a counter): both without the per-call provider lookups of OpenSSL 3's
+ * one-shot functions, and the id generator without RAND_bytes' getpid()
+ * system call per call.  The generator is per process; seed it after fork.
+ */
+typedef struct media_rng_s  media_rng_t;
+
+void media_sha256(const void *data, size_t len, unsigned char out[32]);
+media_rng_t *media_rng_new(const unsigned char *seed, size_t seed_len);
+void media_rng_free(media_rng_t *rng);
+int media_rng_hex(media_rng_t *rng, char *out, size_t hex_len);
 
 
 #endif /* _NGX_HTTP_MEDIA_HMAC_H_INCLUDED_ */

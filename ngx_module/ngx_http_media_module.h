@@ -14,6 +14,8 @@
 #include <ngx_thread_pool.h>
 #include <jansson.h>
 
+#include "ngx_http_media_hmac.h"
+
 
 #define NGX_HTTP_MEDIA_KEY_HASH_LEN  32
 #define NGX_HTTP_MEDIA_MAX_FILES     100
@@ -41,7 +43,8 @@ typedef struct {
     ngx_shm_zone_t       *auth_zone;
     time_t                auth_ttl;
 
-    ngx_str_t             secret;
+    ngx_str_t             secret;     /* only "is set": wiped after use */
+    media_signer_t       *signer;
     ngx_str_t             store_root;
     ngx_str_t             public_url;
     ngx_str_t             upload_url;

@@ -19,17 +19,20 @@
 typedef struct {
     ngx_str_t   name;
     ngx_str_t   stored;     /* name as sanitized for the store */
+    ngx_str_t   generated;  /* "<uuid>_<stored>" */
+    ngx_str_t   url;
     ngx_str_t   ctype;
     off_t       size;
-    json_t     *external_id;
+    ngx_str_t   external;   /* data NULL when absent */
 } ngx_http_media_file_t;
 
 
 static ngx_int_t ngx_http_media_rentix_file(ngx_http_request_t *r,
     json_t *item, size_t i, ngx_http_media_file_t *f);
-static ngx_int_t ngx_http_media_rentix_upload_entry(ngx_http_request_t *r,
-    ngx_http_media_ctx_t *ctx, ngx_str_t *uuid, ngx_http_media_file_t *f,
-    json_t *upload);
+static ngx_int_t ngx_http_media_rentix_sign_file(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, ngx_str_t *uuid, ngx_http_media_file_t *f);
+static ngx_int_t ngx_http_media_rentix_presign_send(ngx_http_request_t *r,
+    ngx_str_t *uuid, ngx_http_media_file_t *f, size_t n);
 static ngx_int_t ngx_http_media_rentix_operation(ngx_http_request_t *r,
     json_t *op, size_t i);
 static ngx_int_t ngx_http_media_string_field(ngx_http_request_t *r,
@@ -68,7 +71,7 @@ ngx_http_media_rentix_presign(ngx_http_request_t *r,
 {
     u_char                 uuid_hex[NGX_HTTP_MEDIA_UUID_LEN];
     size_t                 i, j, n;
-    json_t                *files, *res, *upload;
+    json_t                *files;
     ngx_int_t              rc;
     ngx_str_t              uuid;
     ngx_http_media_file_t *f;
@@ -122,23 +125,70 @@ ngx_http_media_rentix_presign(ngx_http_request_t *r,
     uuid.data = uuid_hex;
     uuid.len = sizeof(uuid_hex);
 
-    upload = json_array();
-    res = json_pack("{s:s%, s:o}", "uuid", uuid_hex, sizeof(uuid_hex),
-                    "upload", upload);
-    if (res == NULL || ngx_http_media_json_cleanup(r->pool, res) != NGX_OK) {
-        json_decref(res);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     for (i = 0; i < n; i++) {
-        if (ngx_http_media_rentix_upload_entry(r, ctx, &uuid, &f[i], upload)
-            != NGX_OK)
-        {
+        if (ngx_http_media_rentix_sign_file(r, ctx, &uuid, &f[i]) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    return ngx_http_media_send_json(r, NGX_HTTP_OK, res);
+    return ngx_http_media_rentix_presign_send(r, &uuid, f, n);
+}
+
+
+/*
+ * {"uuid": ..., "upload": [{"url", "generatedFileName", "externalId"}]},
+ * written directly: this is the hot path, and only externalId can need
+ * escaping.
+ */
+static ngx_int_t
+ngx_http_media_rentix_presign_send(ngx_http_request_t *r, ngx_str_t *uuid,
+    ngx_http_media_file_t *f, size_t n)
+{
+    u_char     *p;
+    size_t      i, len;
+    ngx_str_t   body;
+
+    len = sizeof("{\"uuid\":\"\",\"upload\":[]}") + uuid->len;
+
+    for (i = 0; i < n; i++) {
+        len += sizeof("{\"url\":\"\",\"generatedFileName\":\"\","
+                      "\"externalId\":null},")
+               + f[i].url.len + f[i].generated.len;
+
+        if (f[i].external.data) {
+            len += f[i].external.len
+                   + ngx_escape_json(NULL, f[i].external.data,
+                                     f[i].external.len);
+        }
+    }
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body.data, "{\"uuid\":\"%V\",\"upload\":[", uuid);
+
+    for (i = 0; i < n; i++) {
+        p = ngx_sprintf(p, "%s{\"url\":\"%V\",\"generatedFileName\":\"%V\","
+                        "\"externalId\":", i ? "," : "", &f[i].url,
+                        &f[i].generated);
+
+        if (f[i].external.data == NULL) {
+            p = ngx_cpymem(p, "null}", 5);
+            continue;
+        }
+
+        *p++ = '"';
+        p = (u_char *) ngx_escape_json(p, f[i].external.data,
+                                       f[i].external.len);
+        p = ngx_cpymem(p, "\"}", 2);
+    }
+
+    p = ngx_cpymem(p, "]}", 2);
+    body.len = p - body.data;
+
+    return ngx_http_media_send_text(r, NGX_HTTP_OK, &body);
 }
 
 
@@ -148,7 +198,7 @@ ngx_http_media_rentix_file(ngx_http_request_t *r, json_t *item, size_t i,
 {
     json_t                      *size;
     ngx_int_t                    rc;
-    ngx_str_t                   *ct, external;
+    ngx_str_t                   *ct;
     ngx_http_media_main_conf_t  *mcf;
 
     if (!json_is_object(item)) {
@@ -169,12 +219,10 @@ ngx_http_media_rentix_file(ngx_http_request_t *r, json_t *item, size_t i,
     }
 
     rc = ngx_http_media_string_field(r, item, "externalId", "files", i,
-                                     NGX_HTTP_MEDIA_MAX_NAME, 1, &external);
+                                     NGX_HTTP_MEDIA_MAX_NAME, 1, &f->external);
     if (rc != NGX_OK) {
         return rc;
     }
-
-    f->external_id = json_object_get(item, "externalId");
 
     size = json_object_get(item, "size");
     if (!json_is_integer(size) || json_integer_value(size) <= 0) {
@@ -220,13 +268,10 @@ ngx_http_media_rentix_file(ngx_http_request_t *r, json_t *item, size_t i,
 
 
 static ngx_int_t
-ngx_http_media_rentix_upload_entry(ngx_http_request_t *r,
-    ngx_http_media_ctx_t *ctx, ngx_str_t *uuid, ngx_http_media_file_t *f,
-    json_t *upload)
+ngx_http_media_rentix_sign_file(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, ngx_str_t *uuid, ngx_http_media_file_t *f)
 {
     u_char                      *p;
-    json_t                      *entry;
-    ngx_str_t                    url, generated;
     ngx_http_media_signed_t      s;
     ngx_http_media_main_conf_t  *mcf;
 
@@ -239,30 +284,16 @@ ngx_http_media_rentix_upload_entry(ngx_http_request_t *r,
     }
 
     p = ngx_sprintf(s.key.data, "%L/", ctx->tenant_id);
-    generated.data = p;
+    f->generated.data = p;
     p = ngx_sprintf(p, "%V_%V", uuid, &f->stored);
 
-    generated.len = p - generated.data;
+    f->generated.len = p - f->generated.data;
     s.key.len = p - s.key.data;
     s.ctype = f->ctype;
     s.size = f->size;
     s.expires = ngx_time() + mcf->upload_ttl;
 
-    if (ngx_http_media_upload_url(r, &s, &url) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    entry = json_pack("{s:s%, s:s%, s:O}",
-                      "url", url.data, url.len,
-                      "generatedFileName", generated.data, generated.len,
-                      "externalId",
-                      f->external_id ? f->external_id : json_null());
-
-    if (entry == NULL || json_array_append_new(upload, entry) != 0) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_http_media_upload_url(r, &s, &f->url);
 }
 
 

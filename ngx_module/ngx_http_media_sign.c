@@ -20,6 +20,7 @@
 
 
 static size_t ngx_http_media_escape_arg(u_char *dst, ngx_str_t *src);
+static void ngx_http_media_signer_cleanup(void *data);
 
 
 /* Read at configuration time: a bad secret stops nginx from starting. */
@@ -33,6 +34,7 @@ ngx_http_media_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_str_t        *value, name;
     ngx_file_t        file;
     ngx_file_info_t   fi;
+    ngx_pool_cleanup_t  *cln;
 
     if (mcf->secret.data) {
         return "is duplicate";
@@ -87,6 +89,20 @@ ngx_http_media_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mcf->secret.data = buf;
     mcf->secret.len = n;
 
+    mcf->signer = media_signer_new(buf, n);
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (mcf->signer == NULL || cln == NULL) {
+        media_signer_free(mcf->signer);
+        mcf->signer = NULL;
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_media_signer_cleanup;
+    cln->data = mcf->signer;
+
+    /* the signer holds what it needs; no copy of the secret stays around */
+    ngx_explicit_memzero(buf, n);
+
     return NGX_CONF_OK;
 
 failed:
@@ -97,23 +113,44 @@ failed:
 }
 
 
-/* hex_len lowercase hex digits of cryptographic randomness */
+static void
+ngx_http_media_signer_cleanup(void *data)
+{
+    media_signer_free(data);
+}
+
+
+/*
+ * hex_len lowercase hex digits, unpredictable.  The generator is seeded
+ * from OpenSSL's RAND_bytes once per worker process (the first call after
+ * fork), and then costs one SHA-256 block and no system call.
+ */
 ngx_int_t
 ngx_http_media_random_hex(u_char *out, size_t hex_len)
 {
-    u_char  raw[64];
+    u_char  seed[32];
 
-    if (hex_len > 2 * sizeof(raw) || hex_len % 2) {
-        return NGX_ERROR;
+    static media_rng_t  *rng;
+    static ngx_pid_t     rng_pid;
+
+    if (rng == NULL || rng_pid != ngx_pid) {
+        if (RAND_bytes(seed, sizeof(seed)) != 1) {
+            return NGX_ERROR;
+        }
+
+        media_rng_free(rng);
+        rng = media_rng_new(seed, sizeof(seed));
+        ngx_explicit_memzero(seed, sizeof(seed));
+
+        if (rng == NULL) {
+            return NGX_ERROR;
+        }
+
+        rng_pid = ngx_pid;
     }
 
-    if (RAND_bytes(raw, hex_len / 2) != 1) {
-        return NGX_ERROR;
-    }
-
-    ngx_hex_dump(out, raw, hex_len / 2);
-
-    return NGX_OK;
+    return media_rng_hex(rng, (char *) out, hex_len) == 0 ? NGX_OK
+                                                          : NGX_ERROR;
 }
 
 
@@ -128,8 +165,7 @@ ngx_http_media_upload_url(ngx_http_request_t *r, ngx_http_media_signed_t *s,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
 
-    if (media_sign_upload(mcf->secret.data, mcf->secret.len,
-                          (char *) s->key.data, s->key.len,
+    if (media_sign_upload(mcf->signer, (char *) s->key.data, s->key.len,
                           (char *) s->ctype.data, s->ctype.len,
                           (uint64_t) s->size, (uint64_t) s->expires, sig)
         != 0)
@@ -228,8 +264,7 @@ ngx_http_media_check_upload_url(ngx_http_request_t *r,
     ngx_unescape_uri(&dst, &src, type.len, NGX_UNESCAPE_URI);
     s->ctype.len = dst - s->ctype.data;
 
-    if (media_verify_upload(mcf->secret.data, mcf->secret.len,
-                            (char *) s->key.data, s->key.len,
+    if (media_verify_upload(mcf->signer, (char *) s->key.data, s->key.len,
                             (char *) s->ctype.data, s->ctype.len,
                             (uint64_t) s->size, (uint64_t) s->expires,
                             (char *) sig.data, sig.len)

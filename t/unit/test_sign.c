@@ -10,7 +10,8 @@
 #include <string.h>
 
 
-static int  failures;
+static int              failures;
+static media_signer_t  *signer_a;
 
 #define CHECK(cond, what)                                                    \
     do {                                                                     \
@@ -34,32 +35,41 @@ typedef struct {
 
 static const unsigned char  secret_a[] = "0123456789abcdef0123456789abcdef";
 static unsigned char        secret_b[32];
+static unsigned char        secret_c[100];
 
 
 static void
 test_known_answers(void)
 {
-    char      hex[MEDIA_SIG_HEX_LEN];
-    size_t    i;
-    vector_t  v[] = {
+    char             hex[MEDIA_SIG_HEX_LEN];
+    size_t           i;
+    media_signer_t  *signer;
+    vector_t         v[] = {
         { secret_a, 32, "1/abc_x.jpg", "image/jpeg", 245000, 1795400957,
           "1640ed8a222a191756342b7e6777057da30770574712656108692c98d1d237af" },
         { secret_b, 32, "42/0f0f_living_room.heic", "image/heic", 1, 0,
           "7ed85c235a678a363a01368a012e0ac0a690bf3207433bf4400d266bad921d40" },
+        /* a secret longer than the SHA-256 block is hashed first */
+        { secret_c, 100, "7/ff_a.png", "image/png", 18446744073709551615ULL,
+          4102444800ULL,
+          "714697eccb10393a7102a607c116d8551fec07388e10c55b2fcc33103238f9d1" },
     };
 
     for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-        CHECK(media_sign_upload(v[i].secret, v[i].secret_len, v[i].key,
+        signer = media_signer_new(v[i].secret, v[i].secret_len);
+        CHECK(signer != NULL, "signer");
+        CHECK(media_sign_upload(signer, v[i].key,
                                 strlen(v[i].key), v[i].ctype,
                                 strlen(v[i].ctype), v[i].size, v[i].expires,
                                 hex) == 0, "sign");
         CHECK(memcmp(hex, v[i].expected, MEDIA_SIG_HEX_LEN) == 0,
               "known answer");
-        CHECK(media_verify_upload(v[i].secret, v[i].secret_len, v[i].key,
+        CHECK(media_verify_upload(signer, v[i].key,
                                   strlen(v[i].key), v[i].ctype,
                                   strlen(v[i].ctype), v[i].size,
                                   v[i].expires, v[i].expected,
                                   MEDIA_SIG_HEX_LEN) == 0, "verify");
+        media_signer_free(signer);
     }
 }
 
@@ -72,10 +82,10 @@ test_tampering(void)
     const char  *good =
         "1640ed8a222a191756342b7e6777057da30770574712656108692c98d1d237af";
     char         bad[MEDIA_SIG_HEX_LEN + 1];
+    media_signer_t  *other;
 
 #define VERIFY(k, c, s, e, sig, len)                                         \
-    media_verify_upload(secret_a, 32, k, strlen(k), c, strlen(c), s, e,       \
-                        sig, len)
+    media_verify_upload(signer_a, k, strlen(k), c, strlen(c), s, e, sig, len)
 
     CHECK(VERIFY("2/abc_x.jpg", ct, 245000, 1795400957, good, 64) != 0,
           "other tenant");
@@ -95,10 +105,12 @@ test_tampering(void)
     bad[5] = 'A';   /* "8" -> "A": hex is lowercase only */
     CHECK(VERIFY(key, ct, 245000, 1795400957, bad, 64) != 0, "uppercase");
 
-    CHECK(media_verify_upload((const unsigned char *) "another secret of "
-                              "thirty-two bytes", 32, key, strlen(key), ct,
-                              strlen(ct), 245000, 1795400957, good, 64) != 0,
+    other = media_signer_new((const unsigned char *) "another secret of "
+                             "thirty-two bytes", 32);
+    CHECK(media_verify_upload(other, key, strlen(key), ct, strlen(ct),
+                              245000, 1795400957, good, 64) != 0,
           "other secret");
+    media_signer_free(other);
 #undef VERIFY
 }
 
@@ -111,7 +123,7 @@ test_oversized_input(void)
     memset(key, 'k', sizeof(key) - 1);
     key[sizeof(key) - 1] = '\0';
 
-    CHECK(media_sign_upload(secret_a, 32, key, strlen(key), "image/jpeg", 10,
+    CHECK(media_sign_upload(signer_a, key, strlen(key), "image/jpeg", 10,
                             1, 1, hex) != 0, "refuses a message too long");
 }
 
@@ -125,9 +137,17 @@ main(void)
         secret_b[i] = (unsigned char) i;
     }
 
+    for (i = 0; i < sizeof(secret_c); i++) {
+        secret_c[i] = (unsigned char) (i * 7);
+    }
+
+    signer_a = media_signer_new(secret_a, 32);
+
     test_known_answers();
     test_tampering();
     test_oversized_input();
+
+    media_signer_free(signer_a);
 
     if (failures) {
         fprintf(stderr, "test_sign: %d failure(s)\n", failures);
