@@ -100,8 +100,10 @@ sub stop {
     diag("stack.sh stop: $out") if $?;
     if ($status || !Test::More->builder->is_passing) {
         for my $log (qw(log/nginx-error.log log/worker.log pg/server.log)) {
-            my $text = -r "$t->{dir}/$log" ? `tail -n 30 $t->{dir}/$log` : '';
-            diag("--- $log (last lines)\n$text") if length $text;
+            open my $fh, '<', "$t->{dir}/$log" or next;
+            my @lines = grep { !/\[(notice|info|debug)\]/ } <$fh>;
+            splice @lines, 0, -20;
+            diag("--- $log (last lines)\n", @lines) if @lines;
         }
     }
     if ($ENV{MEDIA_TEST_KEEP}) {
@@ -259,11 +261,37 @@ sub read_response {
     return $buf;
 }
 
+# A raw HTTP/1.1 response as { status, headers => { lc name => value },
+# content } (chunked bodies decoded); status 0 if there was none.
+sub parse_response {
+    my $raw = shift // '';
+    my ($head, $body) = $raw =~ /\A(.*?)\r\n\r\n(.*)\z/s
+        or return { status => 0, headers => {}, content => '' };
+    my ($status) = $head =~ m{\AHTTP/1\.[01] (\d{3})};
+    my %h = map { /^([^:]+):\s*(.*?)\s*$/ ? (lc $1 => $2) : () }
+            split /\r\n/, $head;
+    if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+        my $out = '';
+        while ($body =~ s/\A([0-9a-fA-F]+)[^\r]*\r\n//) {
+            my $n = hex $1 or last;
+            $out .= substr($body, 0, $n, '');
+            $body =~ s/\A\r\n//;
+        }
+        $body = $out;
+    }
+    my $res = { status => $status // 0, headers => \%h, content => $body };
+    $res->{json} = eval { $JSON->decode($body) };
+    return $res;
+}
+
 sub response_complete {
     my $buf = shift;
     my ($head, $body) = $buf =~ /\A(.*?\r\n\r\n)(.*)\z/s or return 0;
     my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
-    return defined $len && length($body) >= $len;
+    return length($body) >= $len if defined $len;
+    return $body =~ /(?:\A|\r\n)0\r\n\r\n\z/
+        if $head =~ /^Transfer-Encoding:\s*chunked/mi;
+    return 0;
 }
 
 # Bounded poll: calls $cond every `interval` s until it returns true or
@@ -297,15 +325,20 @@ sub no_alerts {
 
 # --- the upload flow ------------------------------------------------------
 
-# The URL the module must issue, computed independently from sign.key.
-sub signed_url {
+# The signature and the URL the module must issue, computed independently
+# from sign.key: HMAC-SHA256 over "PUT\n<key>\n<type>\n<size>\n<expires>".
+sub upload_sig {
     my ($t, %o) = @_;               # object_key, type, size, expires
     my $secret = slurp("$t->{dir}/sign.key");
-    my $sig = hmac_sha256_hex(
+    return hmac_sha256_hex(
         join("\n", 'PUT', @o{qw(object_key type size expires)}), $secret);
+}
+
+sub signed_url {
+    my ($t, %o) = @_;
     return sprintf '%s/upload/%s?expires=%d&type=%s&size=%d&sig=%s',
         $t->base, $o{object_key}, $o{expires}, uri_escape($o{type}),
-        $o{size}, $sig;
+        $o{size}, $t->upload_sig(%o);
 }
 
 sub uri_escape {
