@@ -29,6 +29,7 @@ static void ngx_http_media_api_done(ngx_http_request_t *r,
     ngx_http_media_pg_query_t *q);
 
 
+/* literal paths first: a literal match decides before any pattern */
 static ngx_http_media_route_t  ngx_http_media_routes[] = {
 
     { NGX_HTTP_POST, ngx_string("/api/v1/media/request-upload-url"),
@@ -37,8 +38,26 @@ static ngx_http_media_route_t  ngx_http_media_routes[] = {
     { NGX_HTTP_POST, ngx_string("/api/v1/media/bulk"),
       ngx_http_media_rentix_bulk },
 
+    { NGX_HTTP_POST, ngx_string("/api/v1/media/upload-from-url"),
+      ngx_http_media_rentix_import },
+
+    { NGX_HTTP_PUT, ngx_string("/api/v1/listings"),
+      ngx_http_media_listing_put },
+
+    { NGX_HTTP_GET|NGX_HTTP_DELETE, ngx_string("/api/v1/media/external/:"),
+      ngx_http_media_rentix_external_op },
+
     { NGX_HTTP_GET, ngx_string("/api/v1/media/:"),
       ngx_http_media_rentix_get },
+
+    { NGX_HTTP_DELETE, ngx_string("/api/v1/media/:"),
+      ngx_http_media_rentix_delete },
+
+    { NGX_HTTP_POST|NGX_HTTP_DELETE, ngx_string("/api/v1/media/:/link"),
+      ngx_http_media_rentix_link },
+
+    { NGX_HTTP_GET, ngx_string("/api/v1/listings/:"),
+      ngx_http_media_listing_get },
 
     { 0, ngx_null_string, NULL }
 };
@@ -76,12 +95,22 @@ static ngx_int_t
 ngx_http_media_api_route(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 {
     ngx_int_t                rc;
-    ngx_uint_t               path_matched;
+    ngx_uint_t               path_matched, literal_matched, pattern;
     ngx_http_media_route_t  *route;
 
     path_matched = 0;
+    literal_matched = 0;
 
     for (route = ngx_http_media_routes; route->step; route++) {
+        pattern = (ngx_strlchr(route->path.data,
+                               route->path.data + route->path.len, ':')
+                   != NULL);
+
+        /* "/media/bulk" with GET is 405, not "/media/:id" with id "bulk" */
+        if (literal_matched && pattern) {
+            break;
+        }
+
         if (ngx_http_media_api_match(&route->path, &r->uri, &ctx->arg)
             != NGX_OK)
         {
@@ -89,6 +118,7 @@ ngx_http_media_api_route(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
         }
 
         path_matched = 1;
+        literal_matched = !pattern;
 
         if (r->method & route->method) {
             ctx->next = route->step;

@@ -25,6 +25,20 @@ ngx_int_t ngx_http_media_rentix_bulk(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx);
 ngx_int_t ngx_http_media_rentix_get(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx);
+ngx_int_t ngx_http_media_rentix_import(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+ngx_int_t ngx_http_media_rentix_external_op(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+ngx_int_t ngx_http_media_rentix_delete(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+ngx_int_t ngx_http_media_rentix_link(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+
+/* listings (ngx_http_media_listings.c) */
+ngx_int_t ngx_http_media_listing_put(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+ngx_int_t ngx_http_media_listing_get(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
 
 
 #endif /* _NGX_HTTP_MEDIA_API_H_INCLUDED_ */

@@ -210,3 +210,149 @@ ngx_http_media_json_decref(void *data)
 {
     json_decref(data);
 }
+
+
+/* "files[3].size" or, with where NULL, "size" */
+static u_char *
+ngx_http_media_json_where(u_char *buf, u_char *last, const char *where,
+    size_t i, const char *field)
+{
+    if (where == NULL) {
+        return ngx_slprintf(buf, last, "%s%Z", field);
+    }
+
+    return ngx_slprintf(buf, last, "%s[%uz].%s%Z", where, i, field);
+}
+
+
+/*
+ * A string field of obj: present (unless optional; null counts as absent),
+ * a string, 1 to max characters.  Sends the error itself.
+ */
+ngx_int_t
+ngx_http_media_json_string(ngx_http_request_t *r, json_t *obj,
+    const char *field, const char *where, size_t i, size_t max,
+    ngx_uint_t optional, ngx_str_t *out)
+{
+    u_char   name[128];
+    json_t  *v;
+    size_t   len;
+
+    out->len = 0;
+    out->data = NULL;
+
+    ngx_http_media_json_where(name, name + sizeof(name), where, i, field);
+
+    v = json_object_get(obj, field);
+
+    if (v == NULL || json_is_null(v)) {
+        if (optional) {
+            return NGX_OK;
+        }
+
+        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                   "VALIDATION_ERROR", "%s is required", name);
+    }
+
+    if (!json_is_string(v)) {
+        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                   "VALIDATION_ERROR", "%s must be a string", name);
+    }
+
+    if (ngx_strlchr((u_char *) json_string_value(v),
+                    (u_char *) json_string_value(v) + json_string_length(v),
+                    '\0'))
+    {
+        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                   "VALIDATION_ERROR", "%s must not contain NUL", name);
+    }
+
+    len = ngx_utf8_length((u_char *) json_string_value(v),
+                          json_string_length(v));
+
+    if (len == 0 || len > max) {
+        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                   "VALIDATION_ERROR", "%s must be 1 to %uz characters long",
+                   name, max);
+    }
+
+    out->data = (u_char *) json_string_value(v);
+    out->len = json_string_length(v);
+
+    return NGX_OK;
+}
+
+
+/* A positive integer field (an id); optional fields may be absent/null. */
+ngx_int_t
+ngx_http_media_json_id(ngx_http_request_t *r, json_t *obj, const char *field,
+    const char *where, size_t i, ngx_uint_t optional, int64_t *out)
+{
+    u_char   name[128];
+    json_t  *v;
+
+    *out = 0;
+    ngx_http_media_json_where(name, name + sizeof(name), where, i, field);
+
+    v = json_object_get(obj, field);
+
+    if (v == NULL || json_is_null(v)) {
+        if (optional) {
+            return NGX_OK;
+        }
+
+        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                   "VALIDATION_ERROR", "%s is required", name);
+    }
+
+    if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                   "VALIDATION_ERROR", "%s must be a positive integer", name);
+    }
+
+    *out = json_integer_value(v);
+
+    return NGX_OK;
+}
+
+
+/* An import URL: http or https, with a host, at most 2048 characters. */
+ngx_int_t
+ngx_http_media_json_url(ngx_http_request_t *r, json_t *obj, const char *field,
+    const char *where, size_t i, ngx_uint_t optional, ngx_str_t *out)
+{
+    u_char     name[128], *host;
+    ngx_int_t  rc;
+
+    rc = ngx_http_media_json_string(r, obj, field, where, i,
+                                    NGX_HTTP_MEDIA_MAX_URL, optional, out);
+    if (rc != NGX_OK || out->data == NULL) {
+        return rc;
+    }
+
+    if (out->len > 7 && ngx_strncasecmp(out->data, (u_char *) "http://", 7)
+                        == 0)
+    {
+        host = out->data + 7;
+
+    } else if (out->len > 8
+               && ngx_strncasecmp(out->data, (u_char *) "https://", 8) == 0)
+    {
+        host = out->data + 8;
+
+    } else {
+        host = NULL;
+    }
+
+    if (host == NULL || *host == '/' || *host == '?' || *host == '#'
+        || ngx_strlchr(out->data, out->data + out->len, ' ')
+        || ngx_strlchr(out->data, out->data + out->len, '\n'))
+    {
+        ngx_http_media_json_where(name, name + sizeof(name), where, i, field);
+        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                   "INVALID_URL", "%s must be an http:// or https:// URL "
+                   "with a host", name);
+    }
+
+    return NGX_OK;
+}

@@ -20,6 +20,7 @@
 #define NGX_HTTP_MEDIA_KEY_HASH_LEN  32
 #define NGX_HTTP_MEDIA_MAX_FILES     100
 #define NGX_HTTP_MEDIA_MAX_NAME      255
+#define NGX_HTTP_MEDIA_MAX_URL       2048
 
 
 #define ngx_http_media_isalnum(c)                                           \

@@ -1,5 +1,6 @@
 /*
- * The Rentix CRM media API: request-upload-url, bulk, get.
+ * The Rentix CRM media API: request-upload-url, upload-from-url, bulk,
+ * get / delete by id or external id, link / unlink.
  *
  * request-upload-url is answered here without the database: the uploads
  * it announces are signed, not stored, and the PUT receiver records what
@@ -35,10 +36,11 @@ static ngx_int_t ngx_http_media_rentix_presign_send(ngx_http_request_t *r,
     ngx_str_t *uuid, ngx_http_media_file_t *f, size_t n);
 static ngx_int_t ngx_http_media_rentix_operation(ngx_http_request_t *r,
     json_t *op, size_t i);
-static ngx_int_t ngx_http_media_string_field(ngx_http_request_t *r,
-    json_t *obj, const char *field, const char *where, size_t i,
-    size_t max, ngx_uint_t optional, ngx_str_t *out);
 static size_t ngx_http_media_sanitize_name(u_char *dst, ngx_str_t *name);
+static u_char *ngx_http_media_rentix_id(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, ngx_int_t *rc);
+static u_char *ngx_http_media_rentix_external(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, ngx_int_t *rc);
 
 
 static ngx_str_t  ngx_http_media_content_types[] = {
@@ -62,6 +64,24 @@ static const char  ngx_http_media_bulk_sql[] =
 
 static const char  ngx_http_media_get_sql[] =
     "SELECT media_get($1::bigint, $2::bigint, $3)";
+
+static const char  ngx_http_media_get_external_sql[] =
+    "SELECT media_get_external($1::bigint, $2, $3)";
+
+static const char  ngx_http_media_import_sql[] =
+    "SELECT media_upload_from_url($1::bigint, $2, $3)";
+
+static const char  ngx_http_media_delete_sql[] =
+    "SELECT media_delete($1::bigint, $2::bigint)";
+
+static const char  ngx_http_media_delete_external_sql[] =
+    "SELECT media_delete_external($1::bigint, $2)";
+
+static const char  ngx_http_media_link_sql[] =
+    "SELECT media_link($1::bigint, $2::bigint, $3)";
+
+static const char  ngx_http_media_unlink_sql[] =
+    "SELECT media_unlink($1::bigint, $2::bigint)";
 
 
 /* POST /api/v1/media/request-upload-url */
@@ -206,19 +226,19 @@ ngx_http_media_rentix_file(ngx_http_request_t *r, json_t *item, size_t i,
                    "VALIDATION_ERROR", "files[%uz] must be an object", i);
     }
 
-    rc = ngx_http_media_string_field(r, item, "fileName", "files", i,
+    rc = ngx_http_media_json_string(r, item, "fileName", "files", i,
                                      NGX_HTTP_MEDIA_MAX_NAME, 0, &f->name);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    rc = ngx_http_media_string_field(r, item, "contentType", "files", i,
+    rc = ngx_http_media_json_string(r, item, "contentType", "files", i,
                                      255, 0, &f->ctype);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    rc = ngx_http_media_string_field(r, item, "externalId", "files", i,
+    rc = ngx_http_media_json_string(r, item, "externalId", "files", i,
                                      NGX_HTTP_MEDIA_MAX_NAME, 1, &f->external);
     if (rc != NGX_OK) {
         return rc;
@@ -411,6 +431,7 @@ ngx_http_media_rentix_bulk(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 static ngx_int_t
 ngx_http_media_rentix_operation(ngx_http_request_t *r, json_t *op, size_t i)
 {
+    int64_t     id;
     ngx_int_t   rc;
     ngx_str_t   name, value;
 
@@ -420,37 +441,258 @@ ngx_http_media_rentix_operation(ngx_http_request_t *r, json_t *op, size_t i)
                    i);
     }
 
-    rc = ngx_http_media_string_field(r, op, "op", "operations", i, 32, 0,
-                                     &name);
+    rc = ngx_http_media_json_string(r, op, "op", "operations", i, 32, 0,
+                                    &name);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    if (name.len == sizeof("confirm-upload") - 1
-        && ngx_strncmp(name.data, "confirm-upload", name.len) == 0)
+#define ngx_http_media_op_is(s)                                              \
+    (name.len == sizeof(s) - 1 && ngx_strncmp(name.data, s, name.len) == 0)
+
+    if (ngx_http_media_op_is("confirm-upload")) {
+        rc = ngx_http_media_json_string(r, op, "uuid", "operations", i,
+                                        64, 0, &value);
+        if (rc == NGX_OK) {
+            rc = ngx_http_media_json_string(r, op, "generatedFileName",
+                                            "operations", i,
+                                            64 + 1 + NGX_HTTP_MEDIA_MAX_NAME,
+                                            0, &value);
+        }
+
+    } else if (ngx_http_media_op_is("upload-from-url")) {
+        rc = ngx_http_media_json_url(r, op, "url", "operations", i, 0,
+                                     &value);
+
+    } else if (ngx_http_media_op_is("link")
+               || ngx_http_media_op_is("unlink"))
     {
-        rc = ngx_http_media_string_field(r, op, "uuid", "operations", i,
-                                         64, 0, &value);
-        if (rc == NGX_OK) {
-            rc = ngx_http_media_string_field(r, op, "generatedFileName",
-                                             "operations", i,
-                                             64 + 1 + NGX_HTTP_MEDIA_MAX_NAME,
-                                             0, &value);
+        rc = ngx_http_media_json_id(r, op, "mediaId", "operations", i, 0,
+                                    &id);
+        if (rc == NGX_OK && name.len == sizeof("link") - 1
+            && json_object_get(op, "externalId") == NULL)
+        {
+            return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                       "VALIDATION_ERROR",
+                       "operations[%uz].externalId is required", i);
         }
 
-        if (rc == NGX_OK) {
-            rc = ngx_http_media_string_field(r, op, "externalId",
-                                             "operations", i,
-                                             NGX_HTTP_MEDIA_MAX_NAME, 1,
-                                             &value);
+    } else if (ngx_http_media_op_is("delete")) {
+        rc = ngx_http_media_json_id(r, op, "mediaId", "operations", i, 1,
+                                    &id);
+        if (rc == NGX_OK && id == 0
+            && json_object_get(op, "externalId") == NULL)
+        {
+            return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                       "VALIDATION_ERROR", "operations[%uz] needs mediaId "
+                       "or externalId", i);
         }
 
+    } else {
+        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+                   "VALIDATION_ERROR", "operations[%uz].op \"%V\" is not "
+                   "one of upload-from-url, confirm-upload, link, unlink, "
+                   "delete", i, &name);
+    }
+
+#undef ngx_http_media_op_is
+
+    if (rc != NGX_OK) {
         return rc;
     }
 
-    return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
-               "VALIDATION_ERROR", "operations[%uz].op \"%V\" is not a "
-               "supported operation", i, &name);
+    /* every operation may name an external id; it must be a valid one */
+    return ngx_http_media_json_string(r, op, "externalId", "operations", i,
+                                      NGX_HTTP_MEDIA_MAX_NAME, 1, &value);
+}
+
+
+/* POST /api/v1/media/upload-from-url */
+ngx_int_t
+ngx_http_media_rentix_import(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
+{
+    u_char     *tenant, *url, *ext;
+    ngx_int_t   rc;
+    ngx_str_t   value, external;
+
+    rc = ngx_http_media_read_json(r, &ctx->body);
+    if (ctx->body == NULL) {
+        return rc;
+    }
+
+    rc = ngx_http_media_json_url(r, ctx->body, "url", NULL, 0, 0, &value);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_media_json_string(r, ctx->body, "externalId", NULL, 0,
+                                    NGX_HTTP_MEDIA_MAX_NAME, 1, &external);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    tenant = ngx_http_media_tenant_param(r, ctx);
+    url = ngx_http_media_cstr(r, &value);
+    ext = external.data ? ngx_http_media_cstr(r, &external) : NULL;
+
+    if (tenant == NULL || url == NULL || (external.data && ext == NULL)) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_media_api_call(r, ctx, ngx_http_media_import_sql, 3,
+                                   tenant, url, ext);
+}
+
+
+/*
+ * The :id of the route as a parameter, or NULL after answering 400.  *rc
+ * is what the caller returns then.
+ */
+static u_char *
+ngx_http_media_rentix_id(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
+    ngx_int_t *rc)
+{
+    u_char  *id;
+
+    if (ctx->arg.len == 0 || ctx->arg.len > NGX_HTTP_MEDIA_MAX_ID_LEN
+        || ngx_atoi(ctx->arg.data, ctx->arg.len) <= 0)
+    {
+        *rc = ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "Invalid file id", "INVALID_ID");
+        return NULL;
+    }
+
+    id = ngx_http_media_cstr(r, &ctx->arg);
+    if (id == NULL) {
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return id;
+}
+
+
+/* The :externalId of the route, or NULL after answering. */
+static u_char *
+ngx_http_media_rentix_external(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, ngx_int_t *rc)
+{
+    u_char  *ext;
+
+    if (ngx_utf8_length(ctx->arg.data, ctx->arg.len)
+        > NGX_HTTP_MEDIA_MAX_NAME
+        || ngx_strlchr(ctx->arg.data, ctx->arg.data + ctx->arg.len, '\0'))
+    {
+        *rc = ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "Invalid external id",
+                                        "INVALID_EXTERNAL_ID");
+        return NULL;
+    }
+
+    ext = ngx_http_media_cstr(r, &ctx->arg);
+    if (ext == NULL) {
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ext;
+}
+
+
+/* GET and DELETE /api/v1/media/external/:externalId */
+ngx_int_t
+ngx_http_media_rentix_external_op(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx)
+{
+    u_char                      *tenant, *ext, *base;
+    ngx_int_t                    rc;
+    ngx_http_media_main_conf_t  *mcf;
+
+    ext = ngx_http_media_rentix_external(r, ctx, &rc);
+    if (ext == NULL) {
+        return rc;
+    }
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
+    tenant = ngx_http_media_tenant_param(r, ctx);
+    base = ngx_http_media_cstr(r, &mcf->public_url);
+
+    if (tenant == NULL || base == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_DELETE) {
+        return ngx_http_media_api_call(r, ctx,
+                                       ngx_http_media_delete_external_sql, 2,
+                                       tenant, ext);
+    }
+
+    return ngx_http_media_api_call(r, ctx, ngx_http_media_get_external_sql, 3,
+                                   tenant, ext, base);
+}
+
+
+/* DELETE /api/v1/media/:id */
+ngx_int_t
+ngx_http_media_rentix_delete(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
+{
+    u_char     *tenant, *id;
+    ngx_int_t   rc;
+
+    id = ngx_http_media_rentix_id(r, ctx, &rc);
+    if (id == NULL) {
+        return rc;
+    }
+
+    tenant = ngx_http_media_tenant_param(r, ctx);
+    if (tenant == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_media_api_call(r, ctx, ngx_http_media_delete_sql, 2,
+                                   tenant, id);
+}
+
+
+/* POST and DELETE /api/v1/media/:id/link */
+ngx_int_t
+ngx_http_media_rentix_link(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
+{
+    u_char     *tenant, *id, *ext;
+    ngx_int_t   rc;
+    ngx_str_t   external;
+
+    id = ngx_http_media_rentix_id(r, ctx, &rc);
+    if (id == NULL) {
+        return rc;
+    }
+
+    tenant = ngx_http_media_tenant_param(r, ctx);
+    if (tenant == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method == NGX_HTTP_DELETE) {
+        return ngx_http_media_api_call(r, ctx, ngx_http_media_unlink_sql, 2,
+                                       tenant, id);
+    }
+
+    rc = ngx_http_media_read_json(r, &ctx->body);
+    if (ctx->body == NULL) {
+        return rc;
+    }
+
+    rc = ngx_http_media_json_string(r, ctx->body, "externalId", NULL, 0,
+                                    NGX_HTTP_MEDIA_MAX_NAME, 0, &external);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ext = ngx_http_media_cstr(r, &external);
+    if (ext == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_media_api_call(r, ctx, ngx_http_media_link_sql, 3,
+                                   tenant, id, ext);
 }
 
 
@@ -459,22 +701,20 @@ ngx_int_t
 ngx_http_media_rentix_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 {
     u_char                      *tenant, *id, *base;
+    ngx_int_t                    rc;
     ngx_http_media_main_conf_t  *mcf;
 
-    if (ctx->arg.len == 0 || ctx->arg.len > NGX_HTTP_MEDIA_MAX_ID_LEN
-        || ngx_atoi(ctx->arg.data, ctx->arg.len) <= 0)
-    {
-        return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                         "Invalid file id", "INVALID_ID");
+    id = ngx_http_media_rentix_id(r, ctx, &rc);
+    if (id == NULL) {
+        return rc;
     }
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
 
     tenant = ngx_http_media_tenant_param(r, ctx);
-    id = ngx_http_media_cstr(r, &ctx->arg);
     base = ngx_http_media_cstr(r, &mcf->public_url);
 
-    if (tenant == NULL || id == NULL || base == NULL) {
+    if (tenant == NULL || base == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -483,60 +723,3 @@ ngx_http_media_rentix_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 }
 
 
-/*
- * A string field of obj: present (unless optional; null counts as absent),
- * a string, 1 to max characters.  Sends the error itself.
- */
-static ngx_int_t
-ngx_http_media_string_field(ngx_http_request_t *r, json_t *obj,
-    const char *field, const char *where, size_t i, size_t max,
-    ngx_uint_t optional, ngx_str_t *out)
-{
-    json_t  *v;
-    size_t   len;
-
-    out->len = 0;
-    out->data = NULL;
-
-    v = json_object_get(obj, field);
-
-    if (v == NULL || json_is_null(v)) {
-        if (optional) {
-            return NGX_OK;
-        }
-
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
-                   "VALIDATION_ERROR", "%s[%uz].%s is required",
-                   where, i, field);
-    }
-
-    if (!json_is_string(v)) {
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
-                   "VALIDATION_ERROR", "%s[%uz].%s must be a string",
-                   where, i, field);
-    }
-
-    if (ngx_strlchr((u_char *) json_string_value(v),
-                    (u_char *) json_string_value(v) + json_string_length(v),
-                    '\0'))
-    {
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
-                   "VALIDATION_ERROR", "%s[%uz].%s must not contain NUL",
-                   where, i, field);
-    }
-
-    len = ngx_utf8_length((u_char *) json_string_value(v),
-                          json_string_length(v));
-
-    if (len == 0 || len > max) {
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
-                   "VALIDATION_ERROR",
-                   "%s[%uz].%s must be 1 to %uz characters long",
-                   where, i, field, max);
-    }
-
-    out->data = (u_char *) json_string_value(v);
-    out->len = json_string_length(v);
-
-    return NGX_OK;
-}
