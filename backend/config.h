@@ -1,0 +1,43 @@
+/*
+ * config.h: the worker's configuration file.
+ *
+ * Lines are "key = value"; '#' starts a comment.  Every key is declared once
+ * in config.c with its type, default and bounds; an unknown key or a bad
+ * value is an error that names the file and line.
+ */
+#ifndef MEDIA_CONFIG_H
+#define MEDIA_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct config {
+    char    *database;          /* libpq conninfo */
+    char    *store_root;        /* local store directory */
+    int64_t  concurrency;       /* jobs in hand at once */
+    int64_t  lease_seconds;     /* a claim's lease, renewed every third */
+    int64_t  poll_seconds;      /* fallback poll when no NOTIFY comes */
+    int64_t  max_pixels;        /* refused from the header, before decoding */
+    int64_t  max_file_size;     /* bytes, originals and imports */
+    char    *worker_id;         /* locked_by; default hostname:pid */
+    int64_t  webp_quality;
+    int64_t  vips_threads;      /* libvips threads per job */
+    char    *import_allow;      /* CIDRs opened for URL import */
+    char    *import_resolve;    /* host:port:address overrides (tests) */
+    int64_t  import_connect_timeout;
+    int64_t  import_timeout;
+    char    *log_level;
+};
+
+/* Load path into cfg (defaults first).  On error, writes a one-line reason
+ * into err and returns -1; cfg is then freed. */
+int config_load(struct config *cfg, const char *path, char *err,
+                size_t errlen) __attribute__((warn_unused_result));
+
+/* Parse a whole file's text; config_load reads the file and calls this. */
+int config_parse(struct config *cfg, const char *text, const char *name,
+                 char *err, size_t errlen) __attribute__((warn_unused_result));
+
+void config_free(struct config *cfg);
+
+#endif

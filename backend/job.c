@@ -1,0 +1,170 @@
+/*
+ * job.c: one claimed job, from its context to its recorded end.
+ *
+ * Everything a job allocates hangs off its struct job_ctx and is released
+ * by job_ctx_free(), whatever path the job took.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "db.h"
+#include "job.h"
+#include "log.h"
+#include "optimize.h"
+#include "queue.h"
+#include "storage.h"
+#include "worker.h"
+
+struct job_ctx {
+    const struct config *cfg;
+    struct queue_job    *job;
+    struct pool_slot    *slot;
+    struct job_error     err;
+    struct opt_result    result;
+    struct queue_end     end;
+};
+
+enum job_status
+job_error(struct job_error *err, enum job_status status, const char *code,
+          const char *fmt, ...)
+{
+    va_list ap;
+
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+static void
+job_ctx_free(struct job_ctx *ctx)
+{
+    optimize_result_free(&ctx->result);
+}
+
+static enum job_status
+store_variants(struct job_ctx *ctx)
+{
+    const struct opt_variant *v;
+    int i;
+
+    for (i = 0; i < OPT_VARIANTS; i++) {
+        v = &ctx->result.variants[i];
+        if (storage_put(ctx->cfg->store_root, v->key, v->data, v->bytes) != 0)
+            return job_error(&ctx->err, JOB_RETRY, "storage_error",
+                             "The variant %s could not be stored (%s).",
+                             v->key, strerror(errno));
+    }
+    return JOB_OK;
+}
+
+static enum job_status
+run_optimize(struct job_ctx *ctx)
+{
+    char path[STORAGE_PATH_MAX];
+    enum job_status st;
+
+    if (storage_path(ctx->cfg->store_root, ctx->job->object_key, path,
+                     sizeof(path)) != 0)
+        return job_error(&ctx->err, JOB_FAIL, "internal",
+                         "The file's storage key is not valid.");
+    st = optimize_run(ctx->cfg, path, ctx->job->tenant_id,
+                      ctx->job->media_id, &ctx->result, &ctx->err);
+    if (st == JOB_OK)
+        st = store_variants(ctx);
+    if (st == JOB_OK) {
+        ctx->end.kind = END_OPTIMIZED;
+        ctx->end.result = &ctx->result;
+    }
+    return st;
+}
+
+static enum job_status
+dispatch(struct job_ctx *ctx)
+{
+    if (strcmp(ctx->job->kind, "optimize") == 0)
+        return run_optimize(ctx);
+    return job_error(&ctx->err, JOB_FAIL, "internal",
+                     "Unknown job kind \"%s\".", ctx->job->kind);
+}
+
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/*
+ * Record the end, through database outages: the work is done and should
+ * not be thrown away, but once our lease could have run out another
+ * worker may hold the job, so we stop trying after one lease.
+ */
+static enum queue_answer
+record(struct db *db, const struct job_ctx *ctx)
+{
+    int64_t deadline = now_ms() + ctx->cfg->lease_seconds * 1000;
+    enum queue_answer a;
+    long wait;
+
+    for (;;) {
+        if (db_connect(db) == 0) {
+            a = queue_end(db, ctx->cfg, ctx->job, &ctx->end);
+            if (a != QUEUE_ERROR)
+                return a;
+        }
+        wait = db_backoff_ms(db);
+        if (now_ms() + wait > deadline)
+            return QUEUE_ERROR;
+        sleep_ms(wait);
+    }
+}
+
+static void
+log_end(const struct job_ctx *ctx, enum job_status st, enum queue_answer a,
+        int64_t started)
+{
+    static const char *const answers[] = {
+        [QUEUE_OK] = "recorded", [QUEUE_REQUEUED] = "queued for retry",
+        [QUEUE_FAILED] = "failed after its last attempt",
+        [QUEUE_LOST] = "lost: another worker took it over",
+        [QUEUE_GONE] = "gone: deleted meanwhile",
+    };
+    const struct queue_job *job = ctx->job;
+
+    log_info("job %" PRId64 " (%s, media %" PRId64 ", attempt %d): %s%s%s"
+             "%s in %" PRId64 " ms, %s", job->id, job->kind, job->media_id,
+             job->attempt, st == JOB_OK ? "done" : ctx->err.code,
+             st == JOB_OK ? "" : " (", st == JOB_OK ? "" : ctx->err.reason,
+             st == JOB_OK ? "" : ")", now_ms() - started,
+             a == QUEUE_ERROR ? "NOT recorded: database unavailable; the "
+                                "job will run again after its lease"
+                              : answers[a]);
+}
+
+void
+job_run(struct db *db, const struct config *cfg, struct queue_job *job,
+        struct pool_slot *slot)
+{
+    struct job_ctx ctx = { .cfg = cfg, .job = job, .slot = slot };
+    int64_t started = now_ms();
+    enum job_status st;
+    enum queue_answer a;
+
+    ctx.end.kind = END_DONE;
+    st = dispatch(&ctx);
+    if (st != JOB_OK) {
+        ctx.end.kind = st == JOB_RETRY ? END_RETRY : END_FAIL;
+        ctx.end.err = &ctx.err;
+    }
+    a = record(db, &ctx);
+    log_end(&ctx, st, a, started);
+    job_ctx_free(&ctx);
+}

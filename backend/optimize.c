@@ -1,0 +1,401 @@
+/*
+ * optimize.c: libvips pipeline for one photo.
+ *
+ * All libvips objects of a run hang off one context object (local arrays),
+ * released in one place, as vipsthumbnail does.  The original is decoded
+ * once, straight to the largest variant's size (shrink-on-load), into
+ * memory; the smaller variants and the BlurHash thumbnail are resized from
+ * that.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <vips/vips.h>
+
+#include "config.h"
+#include "log.h"
+#include "optimize.h"
+#include "webp.h"
+
+#define BLURHASH_WIDTH 32
+#define BLURHASH_X 4
+#define BLURHASH_Y 3
+
+static const int variant_widths[OPT_VARIANTS] = { 128, 512, 1024 };
+
+/*
+ * The loaders we accept, by libvips nickname.  Formats that a decoder must
+ * hold whole in memory (progressive JPEG, interlaced PNG, HEIF) are held to
+ * a quarter of max_pixels: their memory grows with the full image, not with
+ * the shrunk one.
+ */
+static const struct format {
+    const char *loader;
+    const char *content_type;
+    bool        whole;
+} formats[] = {
+    { "jpegload", "image/jpeg", false },
+    { "pngload",  "image/png",  false },
+    { "webpload", "image/webp", false },
+    { "heifload", "image/heic", true },
+    { "gifload",  "image/gif",  false },
+    { "tiffload", "image/tiff", false },
+};
+
+#define WHOLE_IMAGE_DIVISOR 4
+
+/* libvips warns through GLib about every damaged tile of a bad upload;
+ * that is detail for debugging, in our log format. */
+static void
+log_glib(const gchar *domain, GLogLevelFlags level, const gchar *message,
+         gpointer data)
+{
+    (void) data;
+    if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+        log_error("%s: %s", domain, message);
+    else
+        log_debug("%s: %s", domain, message);
+}
+
+int
+optimize_setup(const char *argv0, const struct config *cfg)
+{
+    if (VIPS_INIT(argv0) != 0) {
+        log_error("libvips: %s", vips_error_buffer());
+        return -1;
+    }
+    g_log_set_handler("VIPS", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL
+                      | G_LOG_FLAG_RECURSION, log_glib, NULL);
+    /* A service sees every file once: caching operations only holds
+     * memory and open files. */
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+    vips_cache_set_max_files(0);
+    /* Parallelism comes from running several jobs; each job's libvips
+     * pipeline gets vips_threads threads (1 by default). */
+    vips_concurrency_set((int) cfg->vips_threads);
+    /* Loaders for formats nobody uploads as photos (PDF, SVG, FITS, ImageMagick
+     * ...) are large attack surface; our allow-list below is the second
+     * lock on the same door. */
+    vips_block_untrusted_set(TRUE);
+    return 0;
+}
+
+void
+optimize_shutdown(void)
+{
+    vips_shutdown();
+}
+
+void
+optimize_thread_done(void)
+{
+    vips_thread_shutdown();
+}
+
+/* Log libvips' error buffer (shared by all threads) and clear it. */
+static void
+log_vips(const char *what, const char *path)
+{
+    char *msg = vips_error_buffer_copy();
+
+    log_info("%s: %s: %s", path, what, msg && *msg ? msg : "(no detail)");
+    g_free(msg);
+}
+
+static const struct format *
+find_format(VipsSource *source)
+{
+    const char *loader = vips_foreign_find_load_source(source);
+    const char *nick;
+    size_t i;
+
+    if (loader == NULL)
+        return NULL;
+    nick = vips_nickname_find(g_type_from_name(loader));
+    for (i = 0; nick != NULL && i < sizeof(formats) / sizeof(formats[0]); i++)
+        if (strncmp(nick, formats[i].loader, strlen(formats[i].loader)) == 0)
+            return &formats[i];
+    return NULL;
+}
+
+static enum job_status
+check_file(const struct config *cfg, const char *path, struct job_error *err)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return job_error(err, JOB_RETRY, "storage_error",
+                         "The original file could not be read (%s).",
+                         strerror(errno));
+    if (st.st_size > cfg->max_file_size)
+        return job_error(err, JOB_FAIL, "too_large",
+                         "The file is %" PRId64 " bytes; the limit is %"
+                         PRId64 " bytes.", (int64_t) st.st_size,
+                         cfg->max_file_size);
+    if (st.st_size == 0)
+        return job_error(err, JOB_FAIL, "not_an_image", "The file is empty.");
+    return JOB_OK;
+}
+
+static enum job_status
+check_pixels(const struct config *cfg, VipsImage *header,
+             const struct format *fmt, struct job_error *err)
+{
+    int64_t pixels = (int64_t) header->Xsize * header->Ysize;
+    int64_t limit = cfg->max_pixels;
+    int interlaced = 0;
+
+    if (vips_image_get_typeof(header, "interlaced"))
+        (void) vips_image_get_int(header, "interlaced", &interlaced);
+    if (fmt->whole || interlaced)
+        limit /= WHOLE_IMAGE_DIVISOR;
+    if (pixels > limit)
+        return job_error(err, JOB_FAIL, "too_many_pixels",
+                         "The image is %dx%d pixels; the limit for this kind "
+                         "of image is %" PRId64 " pixels.", header->Xsize,
+                         header->Ysize, limit);
+    return JOB_OK;
+}
+
+static const char *
+content_type(VipsImage *header, const struct format *fmt)
+{
+    const char *compression = NULL;
+
+    if (strcmp(fmt->loader, "heifload") == 0
+        && vips_image_get_typeof(header, "heif-compression")
+        && vips_image_get_string(header, "heif-compression",
+                                 &compression) == 0
+        && strcmp(compression, "av1") == 0)
+        return "image/avif";
+    return fmt->content_type;
+}
+
+/* The probe proper, with its objects on the caller's context. */
+static enum job_status
+probe(VipsObject *context, const struct config *cfg, const char *path,
+      struct opt_image *info, struct job_error *err)
+{
+    VipsObject **t = vips_object_local_array(context, 2);
+    const struct format *fmt;
+    enum job_status st;
+    VipsImage *header;
+
+    if ((st = check_file(cfg, path, err)) != JOB_OK)
+        return st;
+    t[0] = VIPS_OBJECT(vips_source_new_from_file(path));
+    if (t[0] == NULL) {
+        log_vips("open", path);
+        return job_error(err, JOB_RETRY, "storage_error",
+                         "The original file could not be opened.");
+    }
+    fmt = find_format(VIPS_SOURCE(t[0]));
+    if (fmt == NULL) {
+        vips_error_clear();
+        return job_error(err, JOB_FAIL, "not_an_image",
+                         "The file is not an image in a supported format "
+                         "(JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF).");
+    }
+    header = vips_image_new_from_source(VIPS_SOURCE(t[0]), "", "access",
+                                        VIPS_ACCESS_SEQUENTIAL, NULL);
+    t[1] = VIPS_OBJECT(header);
+    if (header == NULL) {
+        log_vips("header", path);
+        return job_error(err, JOB_FAIL, "not_an_image",
+                         "The image header could not be read; the file may "
+                         "be corrupt.");
+    }
+    if ((st = check_pixels(cfg, header, fmt, err)) != JOB_OK)
+        return st;
+    info->content_type = content_type(header, fmt);
+    info->has_profile = vips_image_get_typeof(header, VIPS_META_ICC_NAME) != 0;
+    info->width = header->Xsize, info->height = header->Ysize;
+    if (vips_image_get_orientation_swap(header))
+        info->width = header->Ysize, info->height = header->Xsize;
+    return JOB_OK;
+}
+
+enum job_status
+optimize_probe(const struct config *cfg, const char *path,
+               struct opt_image *info, struct job_error *err)
+{
+    VipsObject *context = VIPS_OBJECT(vips_image_new());
+    enum job_status st = probe(context, cfg, path, info, err);
+
+    g_object_unref(context);
+    return st;
+}
+
+/*
+ * The one decode: upright, at most as wide as the largest variant, 8-bit
+ * sRGB (3 bands, or 4 with transparency), in memory.  Photos with an ICC
+ * profile (Display P3 from phones, Adobe RGB from cameras) are converted
+ * to sRGB, since the variants carry no profile; for the others that
+ * conversion would only cost time.
+ */
+static enum job_status
+decode(VipsObject *context, const char *path, const struct opt_image *info,
+       VipsImage **out, struct job_error *err)
+{
+    VipsObject **t = vips_object_local_array(context, 5);
+    int widest = variant_widths[OPT_VARIANTS - 1];
+
+    t[0] = VIPS_OBJECT(vips_source_new_from_file(path));
+    if (t[0] == NULL) {
+        log_vips("open", path);
+        return job_error(err, JOB_RETRY, "storage_error",
+                         "The original file could not be opened.");
+    }
+    if (vips_thumbnail_source(VIPS_SOURCE(t[0]), (VipsImage **) &t[1],
+                              widest, "height", VIPS_MAX_COORD,
+                              "size", VIPS_SIZE_DOWN,
+                              "fail_on", VIPS_FAIL_ON_ERROR,
+                              /* 8.14 does not pass fail_on on to the
+                               * loader of a source; the option string
+                               * does. */
+                              "option_string", "fail_on=error",
+                              "export_profile",
+                              info->has_profile ? "srgb" : NULL,
+                              NULL) != 0
+        || vips_colourspace((VipsImage *) t[1], (VipsImage **) &t[2],
+                            VIPS_INTERPRETATION_sRGB, NULL) != 0
+        || vips_cast_uchar((VipsImage *) t[2], (VipsImage **) &t[3],
+                           NULL) != 0
+        || (t[4] = VIPS_OBJECT(vips_image_copy_memory(
+                       (VipsImage *) t[3]))) == NULL) {
+        log_vips("decode", path);
+        return job_error(err, JOB_FAIL, "not_an_image",
+                         "The image could not be decoded; the file is "
+                         "corrupt or truncated.");
+    }
+    *out = (VipsImage *) t[4];
+    return JOB_OK;
+}
+
+/* in resized to width (never enlarged), height in proportion, in memory. */
+static int
+shrink_to(VipsObject *context, VipsImage *in, int width, VipsImage **out)
+{
+    VipsObject **t = vips_object_local_array(context, 2);
+
+    if (in->Xsize <= width) {
+        *out = in;
+        return 0;
+    }
+    if (vips_resize(in, (VipsImage **) &t[0], (double) width / in->Xsize,
+                    NULL) != 0
+        || (t[1] = VIPS_OBJECT(vips_image_copy_memory(
+                       (VipsImage *) t[0]))) == NULL)
+        return -1;
+    *out = (VipsImage *) t[1];
+    return 0;
+}
+
+/* The BlurHash of a small copy, transparency flattened onto white. */
+static enum job_status
+compute_blurhash(VipsObject *context, VipsImage *in, char *hash,
+                 struct job_error *err)
+{
+    VipsObject **t = vips_object_local_array(context, 2);
+    VipsArrayDouble *white = vips_array_double_newv(1, 255.0);
+    VipsImage *img;
+    int rc = -1;
+
+    if (shrink_to(context, in, BLURHASH_WIDTH, &img) != 0)
+        goto failed;
+    if (img->Bands == 4) {
+        if (vips_flatten(img, (VipsImage **) &t[0], "background", white,
+                         NULL) != 0
+            || (t[1] = VIPS_OBJECT(vips_image_copy_memory(
+                           (VipsImage *) t[0]))) == NULL)
+            goto failed;
+        img = (VipsImage *) t[1];
+    }
+    rc = blurhash_encode(BLURHASH_X, BLURHASH_Y, img->Xsize, img->Ysize,
+                         VIPS_IMAGE_ADDR(img, 0, 0),
+                         VIPS_IMAGE_SIZEOF_LINE(img), hash, BLURHASH_MAX_LEN);
+
+failed:
+    vips_area_unref(VIPS_AREA(white));
+    if (rc != 0) {
+        log_vips("blurhash", "(thumbnail)");
+        return job_error(err, JOB_RETRY, "internal",
+                         "The BlurHash could not be computed.");
+    }
+    return JOB_OK;
+}
+
+/* Encode the variant of width target from *from, which it replaces. */
+static enum job_status
+encode_variant(VipsObject *context, VipsImage **from, int target,
+               const struct config *cfg, int64_t tenant_id, int64_t media_id,
+               struct opt_variant *v, struct job_error *err)
+{
+    VipsImage *img;
+
+    v->target = target;
+    snprintf(v->key, sizeof(v->key), "%" PRId64 "/v/%" PRId64 "/%d.webp",
+             tenant_id, media_id, target);
+    if (shrink_to(context, *from, target, &img) != 0
+        || webp_encode(VIPS_IMAGE_ADDR(img, 0, 0), img->Xsize, img->Ysize,
+                       img->Bands, VIPS_IMAGE_SIZEOF_LINE(img),
+                       (int) cfg->webp_quality, &v->data, &v->bytes) != 0) {
+        log_vips("webp", v->key);
+        return job_error(err, JOB_RETRY, "internal",
+                         "The %d px variant could not be encoded.", target);
+    }
+    v->width = img->Xsize, v->height = img->Ysize;
+    *from = img;
+    return JOB_OK;
+}
+static enum job_status
+run(VipsObject *context, const struct config *cfg, const char *path,
+    int64_t tenant_id, int64_t media_id, struct opt_result *res,
+    struct job_error *err)
+{
+    VipsImage *from = NULL;
+    enum job_status st;
+    int i;
+
+    if ((st = probe(context, cfg, path, &res->info, err)) != JOB_OK
+        || (st = decode(context, path, &res->info, &from, err)) != JOB_OK)
+        return st;
+    /* Largest first: each variant, then the BlurHash thumbnail, is resized
+     * from the one before, which reads fewer pixels than going back to the
+     * decoded image every time. */
+    for (i = OPT_VARIANTS - 1; i >= 0; i--) {
+        st = encode_variant(context, &from, variant_widths[i], cfg, tenant_id,
+                            media_id, &res->variants[i], err);
+        if (st != JOB_OK)
+            return st;
+    }
+    return compute_blurhash(context, from, res->blurhash, err);
+}
+
+enum job_status
+optimize_run(const struct config *cfg, const char *path, int64_t tenant_id,
+             int64_t media_id, struct opt_result *res, struct job_error *err)
+{
+    VipsObject *context = VIPS_OBJECT(vips_image_new());
+    enum job_status st;
+
+    st = run(context, cfg, path, tenant_id, media_id, res, err);
+    g_object_unref(context);
+    return st;
+}
+
+void
+optimize_result_free(struct opt_result *res)
+{
+    int i;
+
+    for (i = 0; i < OPT_VARIANTS; i++) {
+        webp_free(res->variants[i].data);
+        res->variants[i].data = NULL;
+    }
+}

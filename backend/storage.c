@@ -1,0 +1,198 @@
+/*
+ * storage.c: local store operations.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage.h"
+
+/* nginx (another user) serves what we write. */
+#define FILE_MODE 0644
+#define DIR_MODE  0755
+
+static bool
+key_is_safe(const char *key)
+{
+    const char *c = key, *end;
+    size_t n;
+
+    if (*key == '\0' || *key == '/')
+        return false;
+    while (*c != '\0') {
+        end = strchr(c, '/');
+        n = end ? (size_t) (end - c) : strlen(c);
+        if (n == 0 || (n == 1 && c[0] == '.')
+            || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return false;
+        c += n;
+        if (*c == '/')
+            c++;
+        else
+            break;
+        if (*c == '\0')
+            return false;           /* trailing slash */
+    }
+    return true;
+}
+
+int
+storage_path(const char *root, const char *key, char *out, size_t outlen)
+{
+    int n;
+
+    if (!key_is_safe(key)) {
+        errno = EINVAL;
+        return -1;
+    }
+    n = snprintf(out, outlen, "%s/%s", root, key);
+    if (n < 0 || (size_t) n >= outlen) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/* mkdir -p of the directory part of path, below root (which exists). */
+static int
+make_parents(const char *root, const char *path)
+{
+    char dir[STORAGE_PATH_MAX];
+    size_t skip = strlen(root) + 1;
+    char *p;
+
+    if (strlen(path) >= sizeof(dir)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(dir, path);
+    for (p = dir + skip; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        if (mkdir(dir, DIR_MODE) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+static int
+write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    ssize_t n;
+
+    while (len > 0) {
+        n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t) n;
+    }
+    return 0;
+}
+
+/* fsync before rename: after a crash the name must not point at a file
+ * whose data never reached the disk. */
+static int
+finish_and_rename(int fd, const char *tmp, const char *dst)
+{
+    if (fchmod(fd, FILE_MODE) != 0 || fsync(fd) != 0)
+        return -1;
+    return rename(tmp, dst);
+}
+
+int
+storage_put(const char *root, const char *key, const void *data, size_t len)
+{
+    char path[STORAGE_PATH_MAX], tmp[STORAGE_PATH_MAX + 16];
+    const char *base;
+    int fd = -1, rc = -1, saved;
+
+    if (storage_path(root, key, path, sizeof(path)) != 0
+        || make_parents(root, path) != 0)
+        return -1;
+    /* ".512.webp.XXXXXX" beside the target: same filesystem for rename,
+     * and a dot name that nothing serves. */
+    base = strrchr(path, '/') + 1;
+    snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", (int) (base - path), path,
+             base);
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (write_all(fd, data, len) != 0 || finish_and_rename(fd, tmp, path) != 0)
+        goto failed;
+    rc = 0;
+
+failed:
+    saved = errno;
+    close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    errno = saved;
+    return rc;
+}
+
+int
+storage_temp(const char *root, char *path)
+{
+    int n, fd;
+
+    n = snprintf(path, STORAGE_PATH_MAX, "%s/.tmp", root);
+    if (n < 0 || n + 16 >= STORAGE_PATH_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -1;
+    strcat(path, "/import-XXXXXX");
+    fd = mkostemp(path, O_CLOEXEC);
+    return fd;
+}
+
+int
+storage_commit(const char *root, const char *tmp_path, int fd,
+               const char *key)
+{
+    char path[STORAGE_PATH_MAX];
+
+    if (storage_path(root, key, path, sizeof(path)) != 0
+        || make_parents(root, path) != 0)
+        return -1;
+    return finish_and_rename(fd, tmp_path, path);
+}
+
+int
+storage_size(const char *root, const char *key, off_t *size)
+{
+    char path[STORAGE_PATH_MAX];
+    struct stat st;
+
+    if (storage_path(root, key, path, sizeof(path)) != 0
+        || stat(path, &st) != 0)
+        return -1;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        return -1;
+    }
+    *size = st.st_size;
+    return 0;
+}
+
+int
+storage_remove(const char *root, const char *key)
+{
+    char path[STORAGE_PATH_MAX];
+
+    if (storage_path(root, key, path, sizeof(path)) != 0)
+        return -1;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return -1;
+    return 0;
+}
