@@ -23,10 +23,15 @@ typedef struct {
 static ngx_int_t ngx_http_media_api_route(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx);
 static ngx_int_t ngx_http_media_api_match(ngx_str_t *path, ngx_str_t *uri,
-    ngx_str_t *arg);
+    ngx_str_t *args);
 static void ngx_http_media_api_body_ready(ngx_http_request_t *r);
 static void ngx_http_media_api_done(ngx_http_request_t *r,
     ngx_http_media_pg_query_t *q);
+static ngx_int_t ngx_http_media_api_vquery(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, const char *sql,
+    ngx_http_media_pg_done_pt done, ngx_uint_t nparams, va_list args);
+static ngx_int_t ngx_http_media_api_idempotency(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
 
 
 /* literal paths first: a literal match decides before any pattern */
@@ -44,6 +49,9 @@ static ngx_http_media_route_t  ngx_http_media_routes[] = {
     { NGX_HTTP_PUT, ngx_string("/api/v1/listings"),
       ngx_http_media_listing_put },
 
+    { NGX_HTTP_POST, ngx_string("/api/v1/properties"),
+      ngx_http_media_property_create },
+
     { NGX_HTTP_GET|NGX_HTTP_DELETE, ngx_string("/api/v1/media/external/:"),
       ngx_http_media_rentix_external_op },
 
@@ -55,6 +63,36 @@ static ngx_http_media_route_t  ngx_http_media_routes[] = {
 
     { NGX_HTTP_POST|NGX_HTTP_DELETE, ngx_string("/api/v1/media/:/link"),
       ngx_http_media_rentix_link },
+
+    { NGX_HTTP_GET, ngx_string("/api/v1/properties/:"),
+      ngx_http_media_property_get },
+
+    { NGX_HTTP_GET, ngx_string("/api/v1/properties/:/images"),
+      ngx_http_media_property_get },
+
+    { NGX_HTTP_DELETE, ngx_string("/api/v1/properties/:/images"),
+      ngx_http_media_images_delete },
+
+    { NGX_HTTP_POST, ngx_string("/api/v1/properties/:/images/presign"),
+      ngx_http_media_images_presign },
+
+    { NGX_HTTP_POST, ngx_string("/api/v1/properties/:/images/presign-batch"),
+      ngx_http_media_images_presign },
+
+    { NGX_HTTP_POST, ngx_string("/api/v1/properties/:/images/confirm"),
+      ngx_http_media_images_confirm },
+
+    { NGX_HTTP_POST, ngx_string("/api/v1/properties/:/images/confirm-batch"),
+      ngx_http_media_images_confirm },
+
+    { NGX_HTTP_POST, ngx_string("/api/v1/properties/:/images/import"),
+      ngx_http_media_images_import },
+
+    { NGX_HTTP_GET, ngx_string("/api/v1/properties/:/images/import/:"),
+      ngx_http_media_import_poll },
+
+    { NGX_HTTP_PATCH, ngx_string("/api/v1/properties/:/images/reorder"),
+      ngx_http_media_images_reorder },
 
     { NGX_HTTP_GET, ngx_string("/api/v1/listings/:"),
       ngx_http_media_listing_get },
@@ -76,6 +114,7 @@ ngx_http_media_api_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_media_module);
     ctx->ok_status = NGX_HTTP_OK;
+    ctx->invalid_status = NGX_HTTP_BAD_REQUEST;
 
     rc = ngx_http_media_api_route(r, ctx);
     if (rc != NGX_OK) {
@@ -111,7 +150,7 @@ ngx_http_media_api_route(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
             break;
         }
 
-        if (ngx_http_media_api_match(&route->path, &r->uri, &ctx->arg)
+        if (ngx_http_media_api_match(&route->path, &r->uri, ctx->args)
             != NGX_OK)
         {
             continue;
@@ -142,11 +181,17 @@ ngx_http_media_api_route(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 }
 
 
-/* "/a/:/b" matches "/a/x/b"; the segment matched by ":" goes to arg. */
+/*
+ * "/a/:/b/:" matches "/a/x/b/y"; the segments matched by ":" go to
+ * args[0], args[1] (at most NGX_HTTP_MEDIA_MAX_ARGS).
+ */
 static ngx_int_t
-ngx_http_media_api_match(ngx_str_t *path, ngx_str_t *uri, ngx_str_t *arg)
+ngx_http_media_api_match(ngx_str_t *path, ngx_str_t *uri, ngx_str_t *args)
 {
-    u_char  *p, *pe, *u, *ue, *start;
+    u_char      *p, *pe, *u, *ue, *start;
+    ngx_uint_t   n;
+
+    n = 0;
 
     p = path->data;
     pe = p + path->len;
@@ -167,12 +212,13 @@ ngx_http_media_api_match(ngx_str_t *path, ngx_str_t *uri, ngx_str_t *arg)
             u++;
         }
 
-        if (u == start) {
+        if (u == start || n == NGX_HTTP_MEDIA_MAX_ARGS) {
             return NGX_DECLINED;
         }
 
-        arg->data = start;
-        arg->len = u - start;
+        args[n].data = start;
+        args[n].len = u - start;
+        n++;
         p++;
     }
 
@@ -188,7 +234,11 @@ ngx_http_media_api_body_ready(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_media_module);
 
-    rc = ngx_http_media_authenticate(r, ctx);
+    rc = ngx_http_media_api_idempotency(r, ctx);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_media_authenticate(r, ctx);
+    }
 
     if (rc == NGX_OK) {
         rc = ctx->next(r, ctx);
@@ -201,6 +251,91 @@ ngx_http_media_api_body_ready(ngx_http_request_t *r)
 
 
 /*
+ * Idempotency-Key on a write: remember the key and a hash of the request
+ * (method, URI, body), which the database compares with the stored one.
+ */
+static ngx_int_t
+ngx_http_media_api_idempotency(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx)
+{
+    u_char            *p, hash[32];
+    ngx_uint_t         i;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h;
+    ngx_chain_t       *cl;
+    media_sha256_t     sha;
+
+    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH
+                       |NGX_HTTP_DELETE)))
+    {
+        return NGX_OK;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NGX_OK;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Idempotency-Key") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Idempotency-Key",
+                               h[i].key.len) == 0)
+        {
+            break;
+        }
+    }
+
+    ctx->idem_key = h[i].value;
+
+    for (p = ctx->idem_key.data; p < ctx->idem_key.data + ctx->idem_key.len;
+         p++)
+    {
+        if (*p < 0x21 || *p > 0x7e) {
+            break;
+        }
+    }
+
+    if (ctx->idem_key.len == 0 || ctx->idem_key.len > 255
+        || p != ctx->idem_key.data + ctx->idem_key.len)
+    {
+        return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
+                   "Idempotency-Key must be 1 to 255 visible ASCII "
+                   "characters", "INVALID_IDEMPOTENCY_KEY");
+    }
+
+    media_sha256_init(&sha);
+    media_sha256_update(&sha, r->method_name.data, r->method_name.len);
+    media_sha256_update(&sha, (u_char *) "\n", 1);
+    media_sha256_update(&sha, r->unparsed_uri.data, r->unparsed_uri.len);
+    media_sha256_update(&sha, (u_char *) "\n", 1);
+
+    if (r->request_body && r->request_body->temp_file == NULL) {
+        for (cl = r->request_body->bufs; cl; cl = cl->next) {
+            media_sha256_update(&sha, cl->buf->pos,
+                                cl->buf->last - cl->buf->pos);
+        }
+    }
+
+    media_sha256_final(&sha, hash);
+
+    p = ngx_cpymem(ctx->idem_hash, "\\x", 2);
+    p = ngx_hex_dump(p, hash, sizeof(hash));
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+/*
  * Calls "sql" with the given NUL-terminated parameters; its one text
  * result is the response body.  Returns NGX_DONE while the query runs.
  */
@@ -208,7 +343,39 @@ ngx_int_t
 ngx_http_media_api_call(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
     const char *sql, ngx_uint_t nparams, ...)
 {
-    va_list                     args;
+    va_list    args;
+    ngx_int_t  rc;
+
+    va_start(args, nparams);
+    rc = ngx_http_media_api_vquery(r, ctx, sql, ngx_http_media_api_done,
+                                   nparams, args);
+    va_end(args);
+
+    return rc;
+}
+
+
+/* The same, with the caller's own completion handler. */
+ngx_int_t
+ngx_http_media_api_query(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
+    const char *sql, ngx_http_media_pg_done_pt done, ngx_uint_t nparams, ...)
+{
+    va_list    args;
+    ngx_int_t  rc;
+
+    va_start(args, nparams);
+    rc = ngx_http_media_api_vquery(r, ctx, sql, done, nparams, args);
+    va_end(args);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_media_api_vquery(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
+    const char *sql, ngx_http_media_pg_done_pt done, ngx_uint_t nparams,
+    va_list args)
+{
     ngx_uint_t                  i;
     ngx_http_media_pg_query_t  *q;
 
@@ -216,18 +383,27 @@ ngx_http_media_api_call(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    q = ngx_http_media_pg_query(r, sql, ngx_http_media_api_done);
+    q = ngx_http_media_pg_query(r, sql, done);
     if (q == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    va_start(args, nparams);
     for (i = 0; i < nparams; i++) {
         q->params[i] = va_arg(args, const char *);
     }
-    va_end(args);
 
     q->nparams = nparams;
+    q->ok_status = ctx->ok_status;
+
+    if (ctx->idem_key.len) {
+        q->idem_tenant = (char *) ngx_http_media_tenant_param(r, ctx);
+        q->idem_key = (char *) ngx_http_media_cstr(r, &ctx->idem_key);
+        q->idem_hash = (char *) ctx->idem_hash;
+
+        if (q->idem_tenant == NULL || q->idem_key == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
 
     if (ngx_http_media_pg_run(r, q) != NGX_OK) {
         return ngx_http_media_pg_send_failure(r, q);
@@ -246,13 +422,23 @@ ngx_http_media_api_done(ngx_http_request_t *r, ngx_http_media_pg_query_t *q)
     ctx = ngx_http_get_module_ctx(r, ngx_http_media_module);
 
     if (q->status == NGX_HTTP_MEDIA_PG_OK && q->value[0].data) {
-        rc = ngx_http_media_send_text(r, ctx->ok_status, &q->value[0]);
+        rc = ngx_http_media_send_text(r, ngx_http_media_api_status(ctx, q),
+                                      &q->value[0]);
 
     } else {
         rc = ngx_http_media_pg_send_failure(r, q);
     }
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/* The status of a successful answer: the operation's, or a stored one's. */
+ngx_uint_t
+ngx_http_media_api_status(ngx_http_media_ctx_t *ctx,
+    ngx_http_media_pg_query_t *q)
+{
+    return q->replay_status ? q->replay_status : ctx->ok_status;
 }
 
 

@@ -109,6 +109,31 @@ media_sha256(const void *data, size_t len, unsigned char out[32])
 }
 
 
+typedef char  media_sha256_fits[sizeof(media_sha256_t) >= sizeof(SHA256_CTX)
+                                ? 1 : -1];
+
+
+void
+media_sha256_init(media_sha256_t *ctx)
+{
+    SHA256_Init((SHA256_CTX *) ctx->state);
+}
+
+
+void
+media_sha256_update(media_sha256_t *ctx, const void *data, size_t len)
+{
+    SHA256_Update((SHA256_CTX *) ctx->state, data, len);
+}
+
+
+void
+media_sha256_final(media_sha256_t *ctx, unsigned char out[32])
+{
+    SHA256_Final(out, (SHA256_CTX *) ctx->state);
+}
+
+
 media_rng_t *
 media_rng_new(const unsigned char *seed, size_t seed_len)
 {

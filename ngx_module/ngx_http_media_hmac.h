@@ -46,6 +46,15 @@ int media_verify_upload(const media_signer_t *signer, const char *key,
 typedef struct media_rng_s  media_rng_t;
 
 void media_sha256(const void *data, size_t len, unsigned char out[32]);
+
+/* incremental, for data in pieces */
+typedef struct {
+    uint64_t  state[16];   /* holds a SHA256_CTX (112 bytes), aligned */
+} media_sha256_t;
+
+void media_sha256_init(media_sha256_t *ctx);
+void media_sha256_update(media_sha256_t *ctx, const void *data, size_t len);
+void media_sha256_final(media_sha256_t *ctx, unsigned char out[32]);
 media_rng_t *media_rng_new(const unsigned char *seed, size_t seed_len);
 void media_rng_free(media_rng_t *rng);
 int media_rng_hex(media_rng_t *rng, char *out, size_t hex_len);

@@ -9,6 +9,7 @@
 static ngx_int_t ngx_http_media_send_buffer(ngx_http_request_t *r,
     ngx_uint_t status, u_char *data, size_t len);
 static void ngx_http_media_json_decref(void *data);
+static ngx_uint_t ngx_http_media_invalid_status(ngx_http_request_t *r);
 
 
 ngx_int_t
@@ -87,6 +88,11 @@ ngx_http_media_send_buffer(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
+
+    if (status == NGX_HTTP_UNPROCESSABLE_ENTITY) {
+        /* nginx has no status line of its own for 422 */
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
+    }
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
@@ -250,12 +256,12 @@ ngx_http_media_json_string(ngx_http_request_t *r, json_t *obj,
             return NGX_OK;
         }
 
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_send_errorf(r, ngx_http_media_invalid_status(r),
                    "VALIDATION_ERROR", "%s is required", name);
     }
 
     if (!json_is_string(v)) {
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_send_errorf(r, ngx_http_media_invalid_status(r),
                    "VALIDATION_ERROR", "%s must be a string", name);
     }
 
@@ -263,7 +269,7 @@ ngx_http_media_json_string(ngx_http_request_t *r, json_t *obj,
                     (u_char *) json_string_value(v) + json_string_length(v),
                     '\0'))
     {
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_send_errorf(r, ngx_http_media_invalid_status(r),
                    "VALIDATION_ERROR", "%s must not contain NUL", name);
     }
 
@@ -271,7 +277,7 @@ ngx_http_media_json_string(ngx_http_request_t *r, json_t *obj,
                           json_string_length(v));
 
     if (len == 0 || len > max) {
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_send_errorf(r, ngx_http_media_invalid_status(r),
                    "VALIDATION_ERROR", "%s must be 1 to %uz characters long",
                    name, max);
     }
@@ -301,12 +307,12 @@ ngx_http_media_json_id(ngx_http_request_t *r, json_t *obj, const char *field,
             return NGX_OK;
         }
 
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_send_errorf(r, ngx_http_media_invalid_status(r),
                    "VALIDATION_ERROR", "%s is required", name);
     }
 
     if (!json_is_integer(v) || json_integer_value(v) <= 0) {
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_send_errorf(r, ngx_http_media_invalid_status(r),
                    "VALIDATION_ERROR", "%s must be a positive integer", name);
     }
 
@@ -349,10 +355,23 @@ ngx_http_media_json_url(ngx_http_request_t *r, json_t *obj, const char *field,
         || ngx_strlchr(out->data, out->data + out->len, '\n'))
     {
         ngx_http_media_json_where(name, name + sizeof(name), where, i, field);
-        return ngx_http_media_send_errorf(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_send_errorf(r, ngx_http_media_invalid_status(r),
                    "INVALID_URL", "%s must be an http:// or https:// URL "
                    "with a host", name);
     }
 
     return NGX_OK;
+}
+
+
+/* 400, or the status the API of the request uses (Rentalot: 422) */
+static ngx_uint_t
+ngx_http_media_invalid_status(ngx_http_request_t *r)
+{
+    ngx_http_media_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_media_module);
+
+    return (ctx && ctx->invalid_status) ? ctx->invalid_status
+                                        : NGX_HTTP_BAD_REQUEST;
 }

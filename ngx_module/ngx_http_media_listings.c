@@ -157,7 +157,7 @@ ngx_http_media_listing_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
     u_char                      *tenant, *ext, *base;
     ngx_http_media_main_conf_t  *mcf;
 
-    if (ngx_utf8_length(ctx->arg.data, ctx->arg.len)
+    if (ngx_utf8_length(ctx->args[0].data, ctx->args[0].len)
         > NGX_HTTP_MEDIA_MAX_NAME)
     {
         return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
@@ -167,7 +167,7 @@ ngx_http_media_listing_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
     tenant = ngx_http_media_tenant_param(r, ctx);
-    ext = ngx_http_media_cstr(r, &ctx->arg);
+    ext = ngx_http_media_cstr(r, &ctx->args[0]);
     base = ngx_http_media_cstr(r, &mcf->public_url);
 
     if (tenant == NULL || ext == NULL || base == NULL) {

@@ -21,6 +21,11 @@
 #define NGX_HTTP_MEDIA_MAX_FILES     100
 #define NGX_HTTP_MEDIA_MAX_NAME      255
 #define NGX_HTTP_MEDIA_MAX_URL       2048
+#define NGX_HTTP_MEDIA_MAX_ARGS      2
+
+#ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
+#define NGX_HTTP_UNPROCESSABLE_ENTITY  422
+#endif
 
 
 #define ngx_http_media_isalnum(c)                                           \
@@ -70,8 +75,13 @@ struct ngx_http_media_ctx_s {
     u_char                 key_hash[NGX_HTTP_MEDIA_KEY_HASH_LEN];
 
     json_t                *body;
-    ngx_str_t              arg;        /* the :id of the route, if any */
+    ngx_str_t              args[NGX_HTTP_MEDIA_MAX_ARGS];  /* route's ":" */
     ngx_uint_t             ok_status;  /* status of a successful answer */
+    ngx_uint_t             invalid_status;  /* of a validation error */
+    void                  *data;       /* the operation's own state */
+
+    ngx_str_t              idem_key;   /* Idempotency-Key, if sent */
+    u_char                 idem_hash[2 + 64 + 1];
 
     /* what to run once the caller is authenticated */
     ngx_http_media_step_pt next;

@@ -36,8 +36,13 @@ static void ngx_http_media_pg_thread_handler(void *data, ngx_log_t *log);
 static PGconn *ngx_http_media_pg_connection(ngx_http_media_pg_query_t *q,
     ngx_log_t *log);
 static void ngx_http_media_pg_disconnect(void);
-static PGresult *ngx_http_media_pg_exec(ngx_http_media_pg_query_t *q,
-    PGconn *conn);
+static ngx_int_t ngx_http_media_pg_dead(PGconn *conn, PGresult *res);
+static ngx_int_t ngx_http_media_pg_run_plain(ngx_http_media_pg_query_t *q,
+    PGconn *conn, ngx_log_t *log);
+static ngx_int_t ngx_http_media_pg_run_idempotent(
+    ngx_http_media_pg_query_t *q, PGconn *conn, ngx_log_t *log);
+static PGresult *ngx_http_media_pg_exec(PGconn *conn, const char *sql,
+    int nparams, const char *const *params);
 static void ngx_http_media_pg_take_result(ngx_http_media_pg_query_t *q,
     PGresult *res, ngx_log_t *log);
 static char *ngx_http_media_pg_strdup(const char *s, ngx_str_t *out);
@@ -166,7 +171,7 @@ ngx_http_media_pg_thread_handler(void *data, ngx_log_t *log)
     ngx_http_media_pg_query_t  *q = data;
 
     PGconn      *conn;
-    PGresult    *res;
+    ngx_int_t    rc;
     ngx_uint_t   attempt;
 
     for (attempt = 0; attempt < 2; attempt++) {
@@ -176,28 +181,181 @@ ngx_http_media_pg_thread_handler(void *data, ngx_log_t *log)
             return;
         }
 
-        res = ngx_http_media_pg_exec(q, conn);
+        rc = q->idem_key ? ngx_http_media_pg_run_idempotent(q, conn, log)
+                         : ngx_http_media_pg_run_plain(q, conn, log);
 
-        if (PQstatus(conn) != CONNECTION_OK
-            && (res == NULL
-                || PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL))
-        {
-            /*
-             * The connection was found dead (a restarted server): the
-             * statement never reached a live backend, so try once more on
-             * a fresh connection.
-             */
-            PQclear(res);
-            ngx_http_media_pg_disconnect();
-            continue;
+        if (rc != NGX_AGAIN) {
+            return;
         }
 
-        ngx_http_media_pg_take_result(q, res, log);
-        PQclear(res);
-        return;
+        /*
+         * The connection was found dead (a restarted server) before the
+         * statement reached a live backend: try once more on a fresh one.
+         */
+        ngx_http_media_pg_disconnect();
     }
 
     q->status = NGX_HTTP_MEDIA_PG_UNAVAILABLE;
+}
+
+
+/* NGX_AGAIN when the connection turned out dead before anything ran */
+static ngx_int_t
+ngx_http_media_pg_dead(PGconn *conn, PGresult *res)
+{
+    if (PQstatus(conn) != CONNECTION_OK
+        && (res == NULL || PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL))
+    {
+        PQclear(res);
+        return NGX_AGAIN;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_media_pg_run_plain(ngx_http_media_pg_query_t *q, PGconn *conn,
+    ngx_log_t *log)
+{
+    PGresult  *res;
+
+    res = ngx_http_media_pg_exec(conn, q->sql, q->nparams, q->params);
+    if (ngx_http_media_pg_dead(conn, res) == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    ngx_http_media_pg_take_result(q, res, log);
+    PQclear(res);
+
+    return NGX_OK;
+}
+
+
+static const char  ngx_http_media_pg_idem_lock_sql[] =
+    "SELECT pg_try_advisory_xact_lock("
+    "hashtextextended($1 || ':' || $2, 0))";
+
+static const char  ngx_http_media_pg_idem_lookup_sql[] =
+    "SELECT status, body FROM media_idem_lookup($1::bigint, $2, $3::bytea)";
+
+static const char  ngx_http_media_pg_idem_store_sql[] =
+    "SELECT media_idem_store($1::bigint, $2, $3::bytea, $4::int, $5)";
+
+
+/*
+ * One transaction: hold the key (a second request with the same key while
+ * this one runs gets 409, it never runs twice), replay a stored answer,
+ * or run the query and store its answer.  An error answer is not stored:
+ * it rolled back, and a retry may run again.
+ */
+static ngx_int_t
+ngx_http_media_pg_run_idempotent(ngx_http_media_pg_query_t *q, PGconn *conn,
+    ngx_log_t *log)
+{
+    u_char       status[NGX_INT_T_LEN + 1];
+    PGresult    *res;
+    const char  *params[5];
+
+    res = PQexec(conn, "BEGIN");
+    if (ngx_http_media_pg_dead(conn, res) == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        goto failed;
+    }
+
+    PQclear(res);
+
+    params[0] = q->idem_tenant;
+    params[1] = q->idem_key;
+    params[2] = q->idem_hash;
+
+    res = ngx_http_media_pg_exec(conn, ngx_http_media_pg_idem_lock_sql, 2,
+                                 params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        goto failed;
+    }
+
+    if (PQgetvalue(res, 0, 0)[0] != 't') {
+        q->status = NGX_HTTP_MEDIA_PG_APP_ERROR;
+        q->http_status = NGX_HTTP_CONFLICT;
+        (void) ngx_http_media_pg_strdup("A request with this "
+                                        "Idempotency-Key is in progress",
+                                        &q->message);
+        (void) ngx_http_media_pg_strdup("IDEMPOTENCY_KEY_IN_PROGRESS",
+                                        &q->code);
+        goto rollback;
+    }
+
+    PQclear(res);
+
+    res = ngx_http_media_pg_exec(conn, ngx_http_media_pg_idem_lookup_sql, 3,
+                                 params);
+    ngx_http_media_pg_take_result(q, res, log);
+
+    if (q->status == NGX_HTTP_MEDIA_PG_OK) {
+        /* a stored answer: status in value[0], body in value[1] */
+        q->replay_status = ngx_atoi(q->value[0].data, q->value[0].len);
+        free(q->value[0].data);
+        q->value[0] = q->value[1];
+        ngx_str_null(&q->value[1]);
+        goto rollback;
+    }
+
+    if (q->status != NGX_HTTP_MEDIA_PG_NO_ROWS) {
+        goto rollback;
+    }
+
+    PQclear(res);
+
+    res = ngx_http_media_pg_exec(conn, q->sql, q->nparams, q->params);
+    ngx_http_media_pg_take_result(q, res, log);
+
+    if (q->status != NGX_HTTP_MEDIA_PG_OK || q->value[0].data == NULL) {
+        goto rollback;
+    }
+
+    PQclear(res);
+
+    *ngx_sprintf(status, "%ui", q->ok_status) = '\0';
+    params[3] = (char *) status;
+    params[4] = (char *) q->value[0].data;
+
+    res = ngx_http_media_pg_exec(conn, ngx_http_media_pg_idem_store_sql, 5,
+                                 params);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        goto failed;
+    }
+
+    PQclear(res);
+
+    res = PQexec(conn, "COMMIT");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        goto failed;
+    }
+
+    PQclear(res);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_http_media_pg_take_result(q, res, log);
+    if (q->status == NGX_HTTP_MEDIA_PG_OK) {
+        q->status = NGX_HTTP_MEDIA_PG_FAILED;
+    }
+
+rollback:
+
+    PQclear(res);
+
+    if (PQstatus(conn) == CONNECTION_OK) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+    }
+
+    return NGX_OK;
 }
 
 
@@ -262,7 +420,8 @@ ngx_http_media_pg_disconnect(void)
 
 /* Statements are prepared once per connection; sql strings are static. */
 static PGresult *
-ngx_http_media_pg_exec(ngx_http_media_pg_query_t *q, PGconn *conn)
+ngx_http_media_pg_exec(PGconn *conn, const char *sql, int nparams,
+    const char *const *params)
 {
     char                         name[32];
     PGresult                    *res;
@@ -270,7 +429,7 @@ ngx_http_media_pg_exec(ngx_http_media_pg_query_t *q, PGconn *conn)
     ngx_http_media_pg_thread_t  *t = &ngx_http_media_pg_thread;
 
     for (i = 0; i < t->nstmts; i++) {
-        if (t->stmts[i] == q->sql) {
+        if (t->stmts[i] == sql) {
             break;
         }
     }
@@ -279,20 +438,20 @@ ngx_http_media_pg_exec(ngx_http_media_pg_query_t *q, PGconn *conn)
 
     if (i == t->nstmts) {
         if (i == NGX_HTTP_MEDIA_PG_STMTS) {
-            return PQexecParams(conn, q->sql, q->nparams, NULL, q->params,
-                                NULL, NULL, 0);
+            return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL,
+                                0);
         }
 
-        res = PQprepare(conn, name, q->sql, q->nparams, NULL);
+        res = PQprepare(conn, name, sql, nparams, NULL);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             return res;
         }
 
         PQclear(res);
-        t->stmts[t->nstmts++] = q->sql;
+        t->stmts[t->nstmts++] = sql;
     }
 
-    return PQexecPrepared(conn, name, q->nparams, q->params, NULL, NULL, 0);
+    return PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
 }
 
 

@@ -43,12 +43,23 @@ struct ngx_http_media_pg_query_s {
     ngx_http_request_t           *request;
     ngx_http_media_main_conf_t   *mcf;
 
+    /*
+     * Idempotency-Key: when idem_key is set, the query runs in a
+     * transaction that first looks the key up (replaying its stored
+     * answer) and then stores the query's answer under it.
+     */
+    const char                   *idem_tenant;
+    const char                   *idem_key;
+    const char                   *idem_hash;     /* "\x<hex>" */
+    ngx_uint_t                    ok_status;
+
     /* set by the thread; strings are copied into r->pool before done() */
     ngx_http_media_pg_status_e    status;
     ngx_str_t                     value[NGX_HTTP_MEDIA_PG_MAX_COLS];
     ngx_str_t                     message;
     ngx_str_t                     code;
     ngx_uint_t                    http_status;
+    ngx_uint_t                    replay_status;  /* a stored answer */
 };
 
 

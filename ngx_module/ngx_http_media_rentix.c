@@ -554,15 +554,15 @@ ngx_http_media_rentix_id(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
 {
     u_char  *id;
 
-    if (ctx->arg.len == 0 || ctx->arg.len > NGX_HTTP_MEDIA_MAX_ID_LEN
-        || ngx_atoi(ctx->arg.data, ctx->arg.len) <= 0)
+    if (ctx->args[0].len == 0 || ctx->args[0].len > NGX_HTTP_MEDIA_MAX_ID_LEN
+        || ngx_atoi(ctx->args[0].data, ctx->args[0].len) <= 0)
     {
         *rc = ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
                                         "Invalid file id", "INVALID_ID");
         return NULL;
     }
 
-    id = ngx_http_media_cstr(r, &ctx->arg);
+    id = ngx_http_media_cstr(r, &ctx->args[0]);
     if (id == NULL) {
         *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -578,9 +578,9 @@ ngx_http_media_rentix_external(ngx_http_request_t *r,
 {
     u_char  *ext;
 
-    if (ngx_utf8_length(ctx->arg.data, ctx->arg.len)
+    if (ngx_utf8_length(ctx->args[0].data, ctx->args[0].len)
         > NGX_HTTP_MEDIA_MAX_NAME
-        || ngx_strlchr(ctx->arg.data, ctx->arg.data + ctx->arg.len, '\0'))
+        || ngx_strlchr(ctx->args[0].data, ctx->args[0].data + ctx->args[0].len, '\0'))
     {
         *rc = ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
                                         "Invalid external id",
@@ -588,7 +588,7 @@ ngx_http_media_rentix_external(ngx_http_request_t *r,
         return NULL;
     }
 
-    ext = ngx_http_media_cstr(r, &ctx->arg);
+    ext = ngx_http_media_cstr(r, &ctx->args[0]);
     if (ext == NULL) {
         *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

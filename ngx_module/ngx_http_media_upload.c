@@ -20,7 +20,6 @@ typedef struct {
     ngx_http_media_signed_t   s;
     int64_t                   tenant_id;
     ngx_str_t                 path;
-    size_t                    dir_len;    /* "<store>/<tenant>" in path */
     off_t                     received;
 } ngx_http_media_upload_ctx_t;
 
@@ -148,15 +147,17 @@ ngx_http_media_upload_check(ngx_http_request_t *r,
 
 
 /*
- * The object key is the URI below the location: "<tenant>/<name>", where
- * name has only the characters the presign step produces.  Anything else
+ * The object key is the URI below the location: "<tenant>/<name>"
+ * (Rentix) or "images/<tenant>/<property>/<name>" (Rentalot), where name
+ * has only the characters the presign steps produce.  Anything else
  * cannot have been signed.
  */
 static ngx_int_t
 ngx_http_media_upload_key(ngx_http_request_t *r,
     ngx_http_media_upload_ctx_t *ctx)
 {
-    u_char                      *p, *last, *slash;
+    u_char                      *p, *last, *start;
+    ngx_uint_t                   ids;
     ngx_http_core_loc_conf_t    *clcf;
     ngx_http_media_main_conf_t  *mcf;
 
@@ -171,28 +172,47 @@ ngx_http_media_upload_key(ngx_http_request_t *r,
 
     p = r->uri.data + clcf->name.len;
     last = r->uri.data + r->uri.len;
+    ctx->s.key.data = p;
 
-    slash = ngx_strlchr(p, last, '/');
-    if (slash == NULL || slash == p || slash + 1 == last || slash[1] == '.') {
+    ids = 1;
+    if (last - p > 7 && ngx_strncmp(p, "images/", 7) == 0) {
+        p += 7;
+        ids = 2;
+    }
+
+    /* the tenant, and for images the property: digits, then "/" */
+    while (ids--) {
+        start = p;
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+        if (p == start || p - start > 18 || p == last || *p != '/') {
+            return NGX_DECLINED;
+        }
+
+        if (start == ctx->s.key.data || start == ctx->s.key.data + 7) {
+            ctx->tenant_id = ngx_atoof(start, p - start);
+        }
+
+        p++;
+    }
+
+    if (ctx->tenant_id <= 0 || p == last || *p == '.') {
         return NGX_DECLINED;
     }
 
-    ctx->tenant_id = ngx_atoof(p, slash - p);
-    if (ctx->tenant_id <= 0) {
-        return NGX_DECLINED;
-    }
-
-    for (p = slash + 1; p < last; p++) {
-        if (!(ngx_http_media_isalnum(*p) || *p == '.' || *p == '_' || *p == '-')) {
+    for ( /* void */ ; p < last; p++) {
+        if (!(ngx_http_media_isalnum(*p) || *p == '.' || *p == '_'
+              || *p == '-'))
+        {
             return NGX_DECLINED;
         }
     }
 
-    ctx->s.key.data = r->uri.data + clcf->name.len;
     ctx->s.key.len = last - ctx->s.key.data;
 
     ctx->path.len = mcf->store_root.len + 1 + ctx->s.key.len;
-    ctx->dir_len = mcf->store_root.len + 1 + (slash - ctx->s.key.data);
     ctx->path.data = ngx_pnalloc(r->pool, ctx->path.len + 1);
     if (ctx->path.data == NULL) {
         return NGX_ERROR;
@@ -228,7 +248,6 @@ static ngx_int_t
 ngx_http_media_upload_store(ngx_http_request_t *r,
     ngx_http_media_upload_ctx_t *ctx)
 {
-    u_char       *slash;
     ngx_err_t     err;
     ngx_temp_file_t  *tf;
 
@@ -256,19 +275,11 @@ ngx_http_media_upload_store(ngx_http_request_t *r,
     err = ngx_errno;
 
     if (err == NGX_ENOPATH) {
-        /* the tenant's directory, made on its first upload */
-        slash = ctx->path.data + ctx->dir_len;
-        *slash = '\0';
-
-        if (ngx_create_dir(ctx->path.data, 0755) == NGX_FILE_ERROR
-            && ngx_errno != NGX_EEXIST)
-        {
+        /* the directories of a tenant or property, made on first use */
+        if (ngx_create_full_path(ctx->path.data, 0755) != 0) {
             err = ngx_errno;
-            *slash = '/';
             goto failed;
         }
-
-        *slash = '/';
 
         if (ngx_rename_file(tf->file.name.data, ctx->path.data)
             != NGX_FILE_ERROR)
