@@ -663,7 +663,7 @@ media_sigv4_host(const media_sigv4_t *s)
 
 
 #define MEDIA_SIGV4_QUERY_HEAD                                               \
-    "?X-Amz-Algorithm=" MEDIA_SIGV4_ALGORITHM                                \
+    "X-Amz-Algorithm=" MEDIA_SIGV4_ALGORITHM                                \
     "&X-Amz-Content-Sha256=" MEDIA_SIGV4_UNSIGNED                            \
     "&X-Amz-Credential="
 #define MEDIA_SIGV4_SIGNATURE  "&X-Amz-Signature="
@@ -673,7 +673,7 @@ size_t
 media_sigv4_url_size(const media_sigv4_t *s, size_t key_len)
 {
     return strlen(s->origin) + strlen(s->root) + 3 * key_len
-           + sizeof(MEDIA_SIGV4_QUERY_HEAD) + strlen(s->id_enc) + 3 + 8
+           + 1 + sizeof(MEDIA_SIGV4_QUERY_HEAD) + strlen(s->id_enc) + 3 + 8
            + strlen(s->scope_enc)
            + sizeof("&X-Amz-Date=") + MEDIA_SIGV4_DATE_LEN
            + sizeof("&X-Amz-Expires=") + 6
@@ -821,7 +821,7 @@ media_sigv4_put_query(const media_sigv4_t *s, media_sigv4_sink_t *o,
 {
     char  digits[16];
 
-    media_sigv4_puts(o, MEDIA_SIGV4_QUERY_HEAD + 1);
+    media_sigv4_puts(o, MEDIA_SIGV4_QUERY_HEAD);
     media_sigv4_puts(o, s->id_enc);
     media_sigv4_puts(o, "%2F");
     media_sigv4_put(o, amz_date, 8);
