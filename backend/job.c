@@ -10,8 +10,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "db.h"
+#include "fetch.h"
 #include "job.h"
 #include "log.h"
 #include "optimize.h"
@@ -26,6 +29,8 @@ struct job_ctx {
     struct job_error     err;
     struct opt_result    result;
     struct queue_end     end;
+    struct fetch         fetch;         /* import */
+    json_t              *payload;       /* import */
 };
 
 enum job_status
@@ -45,6 +50,8 @@ static void
 job_ctx_free(struct job_ctx *ctx)
 {
     optimize_result_free(&ctx->result);
+    fetch_free(&ctx->fetch);
+    json_decref(ctx->payload);
 }
 
 static enum job_status
@@ -84,11 +91,79 @@ run_optimize(struct job_ctx *ctx)
     return st;
 }
 
+static const char *
+payload_url(struct job_ctx *ctx)
+{
+    ctx->payload = json_loads(ctx->job->payload, 0, NULL);
+    return json_string_value(json_object_get(ctx->payload, "url"));
+}
+
+/* Fetch the URL, check that it is an image we take, and only then put it
+ * in the store as the original. */
+static enum job_status
+fetch_original(struct job_ctx *ctx, int64_t *size)
+{
+    const char *url = payload_url(ctx);
+    struct opt_image info;
+    enum job_status st;
+
+    if (url == NULL)
+        return job_error(&ctx->err, JOB_FAIL, "bad_url",
+                         "The import job has no URL.");
+    st = fetch_url(ctx->cfg, &ctx->fetch, url, &ctx->slot->lost, &ctx->err);
+    if (st == JOB_OK)
+        st = optimize_probe(ctx->cfg, ctx->fetch.path, &info, &ctx->err);
+    if (st != JOB_OK)
+        return st;
+    if (fetch_commit(ctx->cfg, &ctx->fetch, ctx->job->object_key) != 0)
+        return job_error(&ctx->err, JOB_RETRY, "storage_error",
+                         "The download could not be stored (%s).",
+                         strerror(errno));
+    *size = ctx->fetch.bytes;
+    return JOB_OK;
+}
+
+/*
+ * An import is a fetch and then an optimize, in one job, so that the job
+ * the client was told about ends when the photo is ready.  An earlier
+ * attempt may have stored the original already: it only ever appears
+ * whole, so it is not fetched again.
+ */
+static enum job_status
+run_import(struct job_ctx *ctx)
+{
+    char path[STORAGE_PATH_MAX];
+    enum job_status st;
+    int64_t size = 0;
+    off_t stored;
+
+    if (storage_path(ctx->cfg->store_root, ctx->job->object_key, path,
+                     sizeof(path)) != 0)
+        return job_error(&ctx->err, JOB_FAIL, "internal",
+                         "The file's storage key is not valid.");
+    if (storage_size(ctx->cfg->store_root, ctx->job->object_key,
+                     &stored) == 0) {
+        size = stored;
+    } else if (errno != ENOENT) {
+        return job_error(&ctx->err, JOB_RETRY, "storage_error",
+                         "The store could not be read (%s).",
+                         strerror(errno));
+    } else if ((st = fetch_original(ctx, &size)) != JOB_OK) {
+        return st;
+    }
+    st = run_optimize(ctx);
+    ctx->end.content_type = ctx->result.info.content_type;
+    ctx->end.size = size;
+    return st;
+}
+
 static enum job_status
 dispatch(struct job_ctx *ctx)
 {
     if (strcmp(ctx->job->kind, "optimize") == 0)
         return run_optimize(ctx);
+    if (strcmp(ctx->job->kind, "import") == 0)
+        return run_import(ctx);
     return job_error(&ctx->err, JOB_FAIL, "internal",
                      "Unknown job kind \"%s\".", ctx->job->kind);
 }
@@ -158,6 +233,7 @@ job_run(struct db *db, const struct config *cfg, struct queue_job *job,
     enum job_status st;
     enum queue_answer a;
 
+    fetch_init(&ctx.fetch);
     ctx.end.kind = END_DONE;
     st = dispatch(&ctx);
     if (st != JOB_OK) {

@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "fetch.h"
 #include "log.h"
 #include "optimize.h"
 #include "queue.h"
@@ -110,8 +111,11 @@ heartbeat(struct listener *l)
         return;
     }
     drain_notifies(l);
+    /* A job that ended during the query is not held either: only a slot
+     * still busy with the same job has lost it. */
     for (i = 0; i < n; i++)
-        if (!held[i] && !atomic_exchange(&pool->slots[idx[i]].lost, true))
+        if (!held[i] && atomic_load(&pool->slots[idx[i]].job_id) == ids[i]
+            && !atomic_exchange(&pool->slots[idx[i]].lost, true))
             log_warn("job %" PRId64 ": lease lost to another worker",
                      ids[i]);
 }
@@ -273,6 +277,11 @@ main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
+    if (fetch_setup(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "media-worker: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
     log_set_level(strcmp(cfg.log_level, "debug") == 0 ? LOG_DEBUG
                   : strcmp(cfg.log_level, "warning") == 0 ? LOG_WARN
                   : strcmp(cfg.log_level, "error") == 0 ? LOG_ERROR
@@ -296,6 +305,7 @@ failed:
     if (rc != 0)
         log_error("could not start: %s", strerror(errno));
     db_close(&l.db);
+    fetch_shutdown();
     curl_global_cleanup();
     if (l.sigfd >= 0)
         close(l.sigfd);

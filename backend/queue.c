@@ -136,7 +136,7 @@ queue_end(struct db *db, const struct config *cfg,
           const struct queue_job *job, const struct queue_end *end)
 {
     char id[24], attempt[16], a[24], b[24], c[32];
-    const char *p[7] = { id, cfg->worker_id, attempt };
+    const char *p[9] = { id, cfg->worker_id, attempt };
     enum queue_answer answer = QUEUE_ERROR;
     char *json = NULL;
 
@@ -155,20 +155,17 @@ queue_end(struct db *db, const struct config *cfg,
         p[3] = end->err->code, p[4] = end->err->reason, p[5] = c;
         return call(db, "SELECT media_job_retry($1, $2, $3, $4, $5, $6)",
                     6, p);
-    case END_IMPORTED:
-        snprintf(a, sizeof(a), "%" PRId64, end->size);
-        p[3] = job->object_key, p[4] = end->content_type, p[5] = a;
-        return call(db, "SELECT media_job_imported($1, $2, $3, $4, $5, $6)",
-                    6, p);
     case END_OPTIMIZED:
         json = variants_json(end->result);
         if (json == NULL)
             break;
         snprintf(a, sizeof(a), "%d", end->result->info.width);
         snprintf(b, sizeof(b), "%d", end->result->info.height);
+        snprintf(c, sizeof(c), "%" PRId64, end->size);
         p[3] = a, p[4] = b, p[5] = end->result->blurhash, p[6] = json;
+        p[7] = end->content_type, p[8] = end->content_type ? c : NULL;
         answer = call(db, "SELECT media_job_optimized($1, $2, $3, $4, $5, "
-                          "$6, $7)", 7, p);
+                          "$6, $7, $8, $9)", 9, p);
         break;
     }
     free(json);

@@ -26,11 +26,11 @@ struct queue_job {
 
 /* How an attempt ends.  Which fields matter depends on kind. */
 struct queue_end {
-    enum { END_DONE, END_RETRY, END_FAIL, END_OPTIMIZED, END_IMPORTED } kind;
+    enum { END_DONE, END_RETRY, END_FAIL, END_OPTIMIZED } kind;
     const struct job_error  *err;           /* RETRY, FAIL */
     const struct opt_result *result;        /* OPTIMIZED */
-    const char              *content_type;  /* IMPORTED */
-    int64_t                  size;          /* IMPORTED */
+    const char              *content_type;  /* OPTIMIZED import, or NULL */
+    int64_t                  size;          /* with content_type */
 };
 
 /* The database's answer to an end. */

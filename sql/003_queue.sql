@@ -2,7 +2,7 @@
 --
 -- A worker claims one job at a time per thread with media_job_claim, keeps
 -- its lease alive with media_job_heartbeat, and ends the attempt with one of
--- media_job_done / _optimized / _imported / _retry / _fail.  An attempt is
+-- media_job_done / _optimized / _retry / _fail.  An attempt is
 -- identified by (job, worker, attempt number), the attempt number being that
 -- of its job_attempts row: only the worker that holds the job may end it,
 -- and a worker whose job was taken over after its lease expired learns so
@@ -182,13 +182,16 @@ RETURNS text LANGUAGE sql AS $$
                            p_reason)
 $$;
 
--- An optimize job succeeded: dimensions, BlurHash and the variants
+-- A photo is optimized: dimensions, BlurHash and the variants
 -- ([{"variant":128,"key":...,"bytes":...,"width":...,"height":...}, ...])
--- land in one transaction with the job's end.  When the media row was
--- deleted while we worked, the variants just written are garbage.
+-- land in one transaction with the job's end.  An import job also sets the
+-- type detected from the bytes and the size fetched (NULL keeps them).
+-- When the media row was deleted while we worked, the files just written
+-- are garbage.
 CREATE FUNCTION media_job_optimized(p_job bigint, p_worker text,
                                     p_attempt int, p_width int, p_height int,
-                                    p_blurhash text, p_variants jsonb)
+                                    p_blurhash text, p_variants jsonb,
+                                    p_content_type text, p_size bigint)
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     h record;
@@ -212,35 +215,10 @@ BEGIN
     UPDATE media
        SET optimization = 'success', width = p_width, height = p_height,
            blurhash = p_blurhash, failure_code = NULL, failure_reason = NULL,
-           updated_at = now()
+           content_type = COALESCE(p_content_type, content_type),
+           size = COALESCE(p_size, size), updated_at = now()
      WHERE id = (h.p_row).media_id;
     PERFORM media_job_end(h.p_row, 'done', NULL, NULL);
-    RETURN 'ok';
-END $$;
-
--- An import job fetched its URL into media.object_key: record the detected
--- type and size, and hand the file to an optimize job in the same
--- transaction.
-CREATE FUNCTION media_job_imported(p_job bigint, p_worker text,
-                                   p_attempt int, p_object_key text,
-                                   p_content_type text, p_size bigint)
-RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    h record;
-BEGIN
-    h := media_job_hold(p_job, p_worker, p_attempt);
-    IF h.p_status = 'gone' THEN
-        INSERT INTO storage_garbage (object_key) VALUES (p_object_key);
-    END IF;
-    IF h.p_status <> 'ok' THEN
-        RETURN h.p_status;
-    END IF;
-    UPDATE media
-       SET content_type = p_content_type, size = p_size, updated_at = now()
-     WHERE id = (h.p_row).media_id;
-    PERFORM media_job_end(h.p_row, 'done', NULL, NULL);
-    PERFORM media_enqueue((h.p_row).tenant_id, 'optimize',
-                          (h.p_row).media_id, NULL);
     RETURN 'ok';
 END $$;
 
