@@ -10,8 +10,14 @@
 
 enum db_state { DB_UNKNOWN, DB_UP, DB_DOWN };
 
-/* Shared by all connections so that a restart logs two lines, not 2N. */
+/*
+ * Shared by all connections so that a restart logs two lines, not 2N.  An
+ * era is one stretch of the database being up.  An idle connection opened
+ * in an earlier era finds out that it is dead only when next used, after
+ * the database is back: that is old news, not a new outage.
+ */
 static _Atomic int db_state = DB_UNKNOWN;
+static _Atomic unsigned db_era;
 
 static void
 note_state(enum db_state state, const char *why)
@@ -20,11 +26,13 @@ note_state(enum db_state state, const char *why)
 
     if (old == (int) state)
         return;
-    if (state == DB_UP)
+    if (state == DB_UP) {
+        atomic_fetch_add(&db_era, 1);
         log_info(old == DB_DOWN ? "database connection restored"
                                 : "connected to database");
-    else
+    } else {
         log_warn("database unavailable, retrying with backoff: %s", why);
+    }
 }
 
 void
@@ -46,7 +54,11 @@ db_close(struct db *db)
 void
 db_lost(struct db *db, const char *why)
 {
-    note_state(DB_DOWN, why);
+    if (db->conn == NULL || db->era == atomic_load(&db_era))
+        note_state(DB_DOWN, why);
+    else
+        log_debug("database: connection from before the last outage "
+                  "closed: %s", why);
     db_close(db);
 }
 
@@ -74,12 +86,15 @@ db_connect(struct db *db)
     db->conn = PQconnectdbParams(keys, values, 1);
     if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
         db->failures++;
-        db_lost(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
+        note_state(DB_DOWN, db->conn ? PQerrorMessage(db->conn)
+                                     : "out of memory");
+        db_close(db);
         return -1;
     }
     PQsetNoticeProcessor(db->conn, log_notice, NULL);
     db->failures = 0;
     note_state(DB_UP, NULL);
+    db->era = atomic_load(&db_era);
     return 0;
 }
 

@@ -16,6 +16,7 @@ struct db {
     const char *conninfo;
     PGconn     *conn;
     int         failures;       /* consecutive failed connects */
+    unsigned    era;            /* of the connection, see db.c */
 };
 
 void db_init(struct db *db, const char *conninfo);

@@ -1,6 +1,7 @@
 /*
  * storage.c: local store operations.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "storage.h"
@@ -183,6 +185,32 @@ storage_size(const char *root, const char *key, off_t *size)
     }
     *size = st.st_size;
     return 0;
+}
+
+int
+storage_sweep_temp(const char *root, long age)
+{
+    char dir[STORAGE_PATH_MAX], path[STORAGE_PATH_MAX + 256];
+    time_t cutoff = time(NULL) - age;
+    struct dirent *e;
+    struct stat st;
+    DIR *d;
+    int n = 0;
+
+    snprintf(dir, sizeof(dir), "%s/.tmp", root);
+    d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)
+            && st.st_mtime < cutoff && unlink(path) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 int

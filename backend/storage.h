@@ -35,6 +35,10 @@ int storage_commit(const char *root, const char *tmp_path, int fd,
 int storage_size(const char *root, const char *key, off_t *size)
     __attribute__((warn_unused_result));
 
+/* Remove temporary files under <root>/.tmp last modified more than age
+ * seconds ago: downloads of workers that died.  Returns how many. */
+int storage_sweep_temp(const char *root, long age);
+
 /* Remove an object; one that is already gone is not an error. */
 int storage_remove(const char *root, const char *key)
     __attribute__((warn_unused_result));

@@ -19,6 +19,7 @@
 #include "worker.h"
 
 #define GARBAGE_BATCH 100
+#define SWEEP_INTERVAL_MS 60000
 
 int64_t
 now_ms(void)
@@ -91,14 +92,32 @@ remove_garbage(const char *key, void *arg)
                  strerror(errno));
 }
 
-/* Objects of deleted media; one thread is enough to keep up. */
+/*
+ * Objects of deleted media, and now and then the downloads of workers that
+ * died mid-import: no live transfer is older than import_timeout, so a
+ * file untouched for longer (plus a margin) is nobody's.  One thread is
+ * enough to keep up.
+ */
 static void
 collect_garbage(struct pool_slot *slot, struct db *db)
 {
-    if (slot->index == 0
-        && queue_garbage(db, GARBAGE_BATCH, remove_garbage,
-                         (void *) slot->pool->cfg) < 0)
+    static int64_t next_sweep;
+    const struct config *cfg = slot->pool->cfg;
+    int n;
+
+    if (slot->index != 0)
+        return;
+    if (queue_garbage(db, GARBAGE_BATCH, remove_garbage, (void *) cfg) < 0)
         log_warn("storage garbage collection failed; will try again");
+    if (now_ms() < next_sweep)
+        return;
+    next_sweep = now_ms() + SWEEP_INTERVAL_MS;
+    n = storage_sweep_temp(cfg->store_root,
+                           (long) (cfg->import_timeout + cfg->lease_seconds
+                                   + 60));
+    if (n > 0)
+        log_info("removed %d stale temporary file(s) from %s/.tmp", n,
+                 cfg->store_root);
 }
 
 static void
