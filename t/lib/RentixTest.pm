@@ -101,6 +101,7 @@ sub start {
     my $pid = fork // die "fork: $!";
     if (!$pid) {
         $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+        $SIG{PIPE} = 'IGNORE';     # a client that hangs up early
         serve($listen, $dir);
         POSIX::_exit(0);
     }
