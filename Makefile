@@ -56,13 +56,19 @@ unit: backend module unit-module
 	$(MAKE) -C backend unit
 
 # The module's pure-C parts, tested without nginx.
-unit-module: $(BUILD)/test_sign
+unit-module: $(BUILD)/test_sign $(BUILD)/test_sigv4
 	$(BUILD)/test_sign
+	$(BUILD)/test_sigv4
 
 $(BUILD)/test_sign: t/unit/test_sign.c ngx_module/ngx_http_media_hmac.c ngx_module/ngx_http_media_hmac.h
 	mkdir -p $(BUILD)
 	$(CC) -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -Ingx_module \
 	    t/unit/test_sign.c ngx_module/ngx_http_media_hmac.c -lcrypto -o $@
+
+$(BUILD)/test_sigv4: t/unit/test_sigv4.c ngx_module/ngx_http_media_sigv4.c ngx_module/ngx_http_media_sigv4.h
+	mkdir -p $(BUILD)
+	$(CC) -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined -Ingx_module \
+	    t/unit/test_sigv4.c ngx_module/ngx_http_media_sigv4.c -lcrypto -o $@
 
 run: deps all
 	@scripts/stack.sh run
