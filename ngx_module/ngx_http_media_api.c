@@ -394,6 +394,16 @@ ngx_http_media_api_vquery(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
 
     q->nparams = nparams;
     q->ok_status = ctx->ok_status;
+    q->tenant = (char *) ngx_http_media_tenant_param(r, ctx);
+
+    if (q->tenant == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->heads && q->mcf->storage == NGX_HTTP_MEDIA_STORAGE_S3) {
+        q->heads = ctx->heads->elts;
+        q->nheads = ctx->heads->nelts;
+    }
 
     if (ctx->idem_key.len) {
         q->idem_tenant = (char *) ngx_http_media_tenant_param(r, ctx);
@@ -455,6 +465,31 @@ ngx_http_media_tenant_param(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
     *ngx_sprintf(p, "%L", ctx->tenant_id) = '\0';
 
     return p;
+}
+
+
+/* A confirm names an object: with s3 it is HEADed before the query. */
+ngx_int_t
+ngx_http_media_api_head(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
+    ngx_str_t *key)
+{
+    u_char  **p;
+
+    if (ctx->heads == NULL) {
+        ctx->heads = ngx_array_create(r->pool, 4, sizeof(u_char *));
+        if (ctx->heads == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    p = ngx_array_push(ctx->heads);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    *p = ngx_http_media_cstr(r, key);
+
+    return *p ? NGX_OK : NGX_ERROR;
 }
 
 

@@ -22,6 +22,8 @@ ngx_uint_t ngx_http_media_api_status(ngx_http_media_ctx_t *ctx,
 u_char *ngx_http_media_tenant_param(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx);
 u_char *ngx_http_media_cstr(ngx_http_request_t *r, ngx_str_t *s);
+ngx_int_t ngx_http_media_api_head(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, ngx_str_t *key);
 
 
 /* operations (ngx_http_media_rentix.c) */

@@ -12,8 +12,11 @@
 #include "ngx_http_media_api.h"
 #include "ngx_http_media_auth.h"
 #include "ngx_http_media_pg.h"
+#include "ngx_http_media_s3.h"
 #include "ngx_http_media_sign.h"
 #include "ngx_http_media_upload.h"
+
+#include <curl/curl.h>
 
 
 static void *ngx_http_media_create_main_conf(ngx_conf_t *cf);
@@ -25,6 +28,14 @@ static char *ngx_http_media_role(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_media_trim_url(ngx_conf_t *cf, ngx_str_t *url,
     const char *directive);
+static ngx_int_t ngx_http_media_init_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_media_storages[] = {
+    { ngx_string("local"), NGX_HTTP_MEDIA_STORAGE_LOCAL },
+    { ngx_string("s3"), NGX_HTTP_MEDIA_STORAGE_S3 },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_media_commands[] = {
@@ -106,6 +117,48 @@ static ngx_command_t  ngx_http_media_commands[] = {
       offsetof(ngx_http_media_main_conf_t, max_file_size),
       NULL },
 
+    { ngx_string("media_storage"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_media_main_conf_t, storage),
+      &ngx_http_media_storages },
+
+    { ngx_string("media_s3_endpoint"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_media_main_conf_t, s3_endpoint),
+      NULL },
+
+    { ngx_string("media_s3_region"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_media_main_conf_t, s3_region),
+      NULL },
+
+    { ngx_string("media_s3_bucket"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_media_main_conf_t, s3_bucket),
+      NULL },
+
+    { ngx_string("media_s3_path_style"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_media_main_conf_t, s3_path_style),
+      NULL },
+
+    { ngx_string("media_s3_credentials_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_media_main_conf_t, s3_credentials),
+      NULL },
+
     { ngx_string("media_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_media_role,
@@ -146,7 +199,7 @@ ngx_module_t  ngx_http_media_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_media_init_process,           /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     NULL,                                  /* exit process */
@@ -182,6 +235,8 @@ ngx_http_media_create_main_conf(ngx_conf_t *cf)
     mcf->auth_ttl = NGX_CONF_UNSET;
     mcf->upload_ttl = NGX_CONF_UNSET;
     mcf->max_file_size = NGX_CONF_UNSET;
+    mcf->storage = NGX_CONF_UNSET_UINT;
+    mcf->s3_path_style = NGX_CONF_UNSET;
 
     return mcf;
 }
@@ -211,7 +266,16 @@ ngx_http_media_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    ngx_conf_init_uint_value(mcf->storage, NGX_HTTP_MEDIA_STORAGE_LOCAL);
+    ngx_conf_init_value(mcf->s3_path_style, 0);
+
     if (ngx_http_media_pg_init_conf(cf, mcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (mcf->storage == NGX_HTTP_MEDIA_STORAGE_S3
+        && ngx_http_media_s3_init_conf(cf, mcf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -241,6 +305,28 @@ ngx_http_media_trim_url(ngx_conf_t *cf, ngx_str_t *url, const char *directive)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* libcurl (the s3 HEAD check) is set up before any pool thread uses it */
+static ngx_int_t
+ngx_http_media_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_media_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_media_module);
+
+    if (mcf == NULL || mcf->storage != NGX_HTTP_MEDIA_STORAGE_S3) {
+        return NGX_OK;
+    }
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "media: curl_global_init() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

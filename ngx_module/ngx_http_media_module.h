@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "ngx_http_media_hmac.h"
+#include "ngx_http_media_sigv4.h"
 
 
 #define NGX_HTTP_MEDIA_KEY_HASH_LEN  32
@@ -40,6 +41,10 @@ typedef enum {
 } ngx_http_media_role_e;
 
 
+#define NGX_HTTP_MEDIA_STORAGE_LOCAL  0
+#define NGX_HTTP_MEDIA_STORAGE_S3     1
+
+
 typedef struct {
     ngx_str_t             pg_conninfo;
     ngx_str_t             pg_pool_name;
@@ -56,6 +61,15 @@ typedef struct {
     ngx_str_t             upload_url;
     time_t                upload_ttl;
     off_t                 max_file_size;
+
+    ngx_uint_t            storage;
+    ngx_str_t             s3_endpoint;
+    ngx_str_t             s3_region;
+    ngx_str_t             s3_bucket;
+    ngx_flag_t            s3_path_style;
+    ngx_str_t             s3_credentials;
+    media_sigv4_conf_t    s3;
+    media_sigv4_t        *s3_signer;    /* the event loop's */
 } ngx_http_media_main_conf_t;
 
 
@@ -79,6 +93,8 @@ struct ngx_http_media_ctx_s {
     ngx_uint_t             ok_status;  /* status of a successful answer */
     ngx_uint_t             invalid_status;  /* of a validation error */
     void                  *data;       /* the operation's own state */
+
+    ngx_array_t           *heads;      /* object keys a confirm names */
 
     ngx_str_t              idem_key;   /* Idempotency-Key, if sent */
     u_char                 idem_hash[2 + 64 + 1];

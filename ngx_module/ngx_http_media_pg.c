@@ -17,6 +17,7 @@
 
 #include "ngx_http_media_pg.h"
 #include "ngx_http_media_json.h"
+#include "ngx_http_media_s3.h"
 
 #include <libpq-fe.h>
 
@@ -178,6 +179,16 @@ ngx_http_media_pg_thread_handler(void *data, ngx_log_t *log)
         conn = ngx_http_media_pg_connection(q, log);
         if (conn == NULL) {
             q->status = NGX_HTTP_MEDIA_PG_UNAVAILABLE;
+            return;
+        }
+
+        if (q->nheads && ngx_http_media_s3_record(q, conn, log) != NGX_OK) {
+            if (PQstatus(conn) != CONNECTION_OK) {
+                ngx_http_media_pg_disconnect();
+                continue;
+            }
+
+            q->status = NGX_HTTP_MEDIA_PG_STORAGE;
             return;
         }
 
@@ -654,6 +665,11 @@ ngx_http_media_pg_send_failure(ngx_http_request_t *r,
         return ngx_http_media_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                          "Database unavailable",
                                          "DATABASE_UNAVAILABLE");
+
+    case NGX_HTTP_MEDIA_PG_STORAGE:
+        return ngx_http_media_send_error(r, NGX_HTTP_BAD_GATEWAY,
+                                         "Object store unavailable",
+                                         "STORAGE_UNAVAILABLE");
 
     default:
         break;

@@ -24,6 +24,7 @@ typedef enum {
     NGX_HTTP_MEDIA_PG_APP_ERROR,     /* raised by our SQL: MDnnn */
     NGX_HTTP_MEDIA_PG_UNAVAILABLE,   /* cannot connect, connection lost */
     NGX_HTTP_MEDIA_PG_TIMEOUT,       /* statement_timeout */
+    NGX_HTTP_MEDIA_PG_STORAGE,       /* s3: the store did not answer */
     NGX_HTTP_MEDIA_PG_FAILED         /* any other database error */
 } ngx_http_media_pg_status_e;
 
@@ -48,10 +49,15 @@ struct ngx_http_media_pg_query_s {
      * transaction that first looks the key up (replaying its stored
      * answer) and then stores the query's answer under it.
      */
+    const char                   *tenant;
     const char                   *idem_tenant;
     const char                   *idem_key;
     const char                   *idem_hash;     /* "\x<hex>" */
     ngx_uint_t                    ok_status;
+
+    /* s3: objects to HEAD and record before the query (confirm) */
+    const char                  **heads;
+    ngx_uint_t                    nheads;
 
     /* set by the thread; strings are copied into r->pool before done() */
     ngx_http_media_pg_status_e    status;

@@ -393,6 +393,11 @@ ngx_http_media_images_confirm(ngx_http_request_t *r,
         rc = ngx_http_media_json_string(r, item, "r2Key",
                                         batch ? "images" : NULL, i,
                                         NGX_HTTP_MEDIA_MAX_KEY, 0, &value);
+        if (rc == NGX_OK && ngx_http_media_api_head(r, ctx, &value) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         if (rc == NGX_OK) {
             rc = ngx_http_media_rentalot_type(r, item, i, &value);
         }

@@ -37,6 +37,8 @@ static ngx_int_t ngx_http_media_rentix_presign_send(ngx_http_request_t *r,
 static ngx_int_t ngx_http_media_rentix_operation(ngx_http_request_t *r,
     json_t *op, size_t i);
 static size_t ngx_http_media_sanitize_name(u_char *dst, ngx_str_t *name);
+static ngx_int_t ngx_http_media_rentix_confirm_head(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, json_t *op);
 static u_char *ngx_http_media_rentix_id(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx, ngx_int_t *rc);
 static u_char *ngx_http_media_rentix_external(ngx_http_request_t *r,
@@ -403,6 +405,13 @@ ngx_http_media_rentix_bulk(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
         if (rc != NGX_OK) {
             return rc;
         }
+
+        if (ngx_http_media_rentix_confirm_head(r, ctx,
+                                               json_array_get(operations, i))
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     ops_text = json_dumps(operations, JSON_COMPACT);
@@ -693,6 +702,35 @@ ngx_http_media_rentix_link(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 
     return ngx_http_media_api_call(r, ctx, ngx_http_media_link_sql, 3,
                                    tenant, id, ext);
+}
+
+
+/* A confirm-upload names the object "<tenant>/<generatedFileName>". */
+static ngx_int_t
+ngx_http_media_rentix_confirm_head(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, json_t *op)
+{
+    u_char      *p;
+    const char  *name;
+    ngx_str_t    key;
+
+    if (ngx_strcmp(json_string_value(json_object_get(op, "op")),
+                   "confirm-upload") != 0)
+    {
+        return NGX_OK;
+    }
+
+    name = json_string_value(json_object_get(op, "generatedFileName"));
+
+    key.data = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1 + ngx_strlen(name));
+    if (key.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(key.data, "%L/%s", ctx->tenant_id, name);
+    key.len = p - key.data;
+
+    return ngx_http_media_api_head(r, ctx, &key);
 }
 
 

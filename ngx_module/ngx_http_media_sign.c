@@ -11,6 +11,7 @@
 
 #include "ngx_http_media_sign.h"
 #include "ngx_http_media_hmac.h"
+#include "ngx_http_media_s3.h"
 
 #include <openssl/rand.h>
 
@@ -164,6 +165,11 @@ ngx_http_media_upload_url(ngx_http_request_t *r, ngx_http_media_signed_t *s,
     ngx_http_media_main_conf_t  *mcf;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
+
+    if (mcf->storage == NGX_HTTP_MEDIA_STORAGE_S3) {
+        return ngx_http_media_s3_presign(r, &s->key, &s->ctype, s->size,
+                                         s->expires - ngx_time(), url);
+    }
 
     if (media_sign_upload(mcf->signer, (char *) s->key.data, s->key.len,
                           (char *) s->ctype.data, s->ctype.len,
