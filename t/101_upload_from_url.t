@@ -23,6 +23,7 @@ var(photo_url => $fs->url('photo.jpg'),
     other_url => $fs->url('mislabelled.bin'),
     text_url  => $fs->url('not-an-image.jpg'),
     missing_url => $fs->url('missing.jpg'),
+    never_url => $fs->url('never.jpg'),
     url_2048 => $fs->url('long?q=') . ('a' x (2048 - length $fs->url('long?q='))),
     url_2049 => $fs->url('long?q=') . ('a' x (2049 - length $fs->url('long?q='))),
     ext_255 => 'e' x 255, ext_256 => 'e' x 256);
@@ -94,6 +95,9 @@ TODO: {
     is($m->{optimization}, 'failed', 'a URL answering 404: failed')
         or diag explain $m;
 }
+
+# by now the worker has run every job queued above
+is($fs->hits('never.jpg'), 0, 'the refused requests (TESTS 12-31) fetched nothing');
 
 $t->no_alerts;
 done_testing();
@@ -203,7 +207,7 @@ Authorization: ApiKey $key
 === TEST 11: an externalId of 255 characters is accepted
 --- request
 POST /api/v1/media/upload-from-url
-{"url": "$photo_url", "externalId": "$ext_255"}
+{"url": "$missing_url", "externalId": "$ext_255"}
 --- more_headers
 Authorization: ApiKey $key
 --- response_body_json
@@ -282,7 +286,7 @@ Authorization: ApiKey $key
 === TEST 19: url is an array
 --- request
 POST /api/v1/media/upload-from-url
-{"url": ["$photo_url"], "externalId": "url-bad-8"}
+{"url": ["$never_url"], "externalId": "url-bad-8"}
 --- more_headers
 Authorization: ApiKey $key
 --- error_code: 400
@@ -312,7 +316,7 @@ Authorization: ApiKey $key
 === TEST 22: externalId of 256 characters
 --- request
 POST /api/v1/media/upload-from-url
-{"url": "$photo_url", "externalId": "url-bad-$ext_256"}
+{"url": "$never_url", "externalId": "url-bad-$ext_256"}
 --- more_headers
 Authorization: ApiKey $key
 --- error_code: 400
@@ -322,7 +326,7 @@ Authorization: ApiKey $key
 === TEST 23: externalId is a number
 --- request
 POST /api/v1/media/upload-from-url
-{"url": "$photo_url", "externalId": 42, "note": "url-bad-num"}
+{"url": "$never_url", "externalId": 42, "note": "url-bad-num"}
 --- more_headers
 Authorization: ApiKey $key
 --- error_code: 400
@@ -332,7 +336,7 @@ Authorization: ApiKey $key
 === TEST 24: externalId empty
 --- request
 POST /api/v1/media/upload-from-url
-{"url": "$photo_url", "externalId": ""}
+{"url": "$never_url", "externalId": ""}
 --- more_headers
 Authorization: ApiKey $key
 --- error_code: 400
@@ -342,7 +346,7 @@ Authorization: ApiKey $key
 === TEST 25: externalId with NUL
 --- request
 POST /api/v1/media/upload-from-url
-{"url": "$photo_url", "externalId": "url-bad-a\u0000b"}
+{"url": "$never_url", "externalId": "url-bad-a\u0000b"}
 --- more_headers
 Authorization: ApiKey $key
 --- error_code: 400
@@ -362,7 +366,7 @@ Authorization: ApiKey $key
 === TEST 27: malformed JSON
 --- request
 POST /api/v1/media/upload-from-url
-{"url": "$photo_url", "externalId": "x"
+{"url": "$never_url", "externalId": "x"
 --- more_headers
 Authorization: ApiKey $key
 --- error_code: 400
@@ -372,7 +376,7 @@ Authorization: ApiKey $key
 === TEST 28: a JSON array instead of an object
 --- request
 POST /api/v1/media/upload-from-url
-[{"url": "$photo_url"}]
+[{"url": "$never_url"}]
 --- more_headers
 Authorization: ApiKey $key
 --- error_code: 400
@@ -400,7 +404,7 @@ Authorization: ApiKey $key
 === TEST 31: no API key
 --- request
 POST /api/v1/media/upload-from-url
-{"url": "$photo_url", "externalId": "url-noauth"}
+{"url": "$never_url", "externalId": "url-noauth"}
 --- error_code: 401
 --- response_body_json
 {"error": "*string", "error_code": "*string"}

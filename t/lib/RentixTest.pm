@@ -180,6 +180,6 @@ sub stop {
     delete $s->{pid};
 }
 
-END { $_->stop for @SERVERS }
+END { local $?; $_->stop for @SERVERS }   # keep the exit status
 
 1;
