@@ -100,10 +100,18 @@ for my $name (sort keys %img) {
          qr/^(pending|in_progress|success|failed)$/,
          "$name: a known optimization status right after confirm");
 }
-for my $name (sort keys %img) {
-    $img{$name}{media} = $t->wait_optimized($img{$name}{up}{media_id},
-                                            timeout => 90);
-}
+# One deadline for all of them (a bounded poll).
+my @waiting = sort keys %img;
+$t->wait_until(sub {
+    @waiting = grep {
+        my $res = $t->api(GET => "/api/v1/media/$img{$_}{up}{media_id}");
+        $img{$_}{media} = $res->{json};
+        ($res->{json}{optimization} // '') !~ /^(success|failed)$/;
+    } @waiting;
+    return !@waiting;
+}, timeout => 120, interval => 0.5);
+ok(!@waiting, 'every file reached success or failed within 120 s')
+    or diag("still waiting: @waiting");
 
 my $b83 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
         . '#$%*+,-.:;=?@[]^_{|}~';

@@ -42,6 +42,7 @@ sub start {
     $t->{dir} = tempdir('media-test-XXXXXX', TMPDIR => 1);
     chmod 0755, $t->{dir};      # the postgres user must reach $dir/pg
     @$t{qw(port pg_port)} = free_ports(2);
+    $t->{guard} = $t->guard;
     my $out = $t->stack('start');
     if ($?) {
         fail('the stack starts');
@@ -92,12 +93,36 @@ sub pg {
     die "pg.sh $cmd: $out" if $?;
 }
 
+# A child process that stops the stack if this test process dies without
+# running END (SIGKILL): it checks every second that its parent lives.
+sub guard {
+    my $t = shift;
+    my $pid = fork // die "fork: $!";
+    return $pid if $pid;
+    POSIX::setsid();
+    open STDIN, '<', '/dev/null';
+    open STDOUT, '>', '/dev/null';      # never hold prove's pipe open
+    open STDERR, '>', '/dev/null';
+    $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP PIPE);
+    for (1 .. 6 * 3600) {               # at most 6 hours
+        last unless kill 0, $t->{owner};
+        sleep 1;
+    }
+    $t->stack('stop');
+    remove_tree($t->{dir}) unless $ENV{MEDIA_TEST_KEEP};
+    POSIX::_exit(0);
+}
+
 sub stop {
     my ($t, $status) = @_;
     return if $t->{stopped}++ || $$ != $t->{owner};
     $_->kill for values %{ $t->{children} || {} };
     my $out = $t->stack('stop');
     diag("stack.sh stop: $out") if $?;
+    if ($t->{guard}) {          # only now: we could be killed while stopping
+        kill 'TERM', $t->{guard};
+        waitpid $t->{guard}, 0;
+    }
     if ($status || !Test::More->builder->is_passing) {
         for my $log (qw(log/nginx-error.log log/worker.log pg/server.log)) {
             open my $fh, '<', "$t->{dir}/$log" or next;
@@ -116,9 +141,10 @@ sub stop {
 END {
     my $status = $?;
     local $?;               # keep the test file's exit status
+    local $SIG{PIPE} = 'IGNORE';
     $STACK->stop($status) if $STACK;
 }
-$SIG{$_} = sub { exit 130 } for qw(INT TERM HUP);    # so that END runs
+$SIG{$_} = sub { exit 130 } for qw(INT TERM HUP PIPE);   # so that END runs
 
 sub dir    { $_[0]{dir} }
 sub port   { $_[0]{port} }
