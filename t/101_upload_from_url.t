@@ -49,11 +49,7 @@ is($t->psql("SELECT source_url FROM media WHERE id = $id{u1_id}"),
    $fs->url('photo.jpg'), 'the media row remembers its source URL');
 
 # --- the import by the worker ------------------------------------------
-TODO: {
-    local $TODO = 'the worker does not run "import" jobs yet '
-                . '(no "import" job kind in backend/*.c)'
-        unless worker_imports();
-
+{
     my $m = $t->wait_optimized($id{u1_id}, timeout => 60);
     is($m->{optimization}, 'success', 'imported JPEG: optimization success')
         or diag explain $m;

@@ -99,10 +99,7 @@ is(join(',', map { $_->{optimization} } @{ $res->{json}{files} || [] }),
 ok(!exists $res->{json}{mediaErrors}, '... no mediaErrors');
 
 # --- the documented example: photos by URL, active at once ------------
-TODO: {
-    local $TODO = 'the worker does not run "import" jobs yet '
-                . '(no "import" job kind in backend/*.c)'
-        unless worker_imports();
+{
     my @rooms = qw(living bedroom kitchen);
     $fs->put("$_.jpg", make_image($t, "$_.jpg", 800, 450), 'image/jpeg')
         for @rooms;

@@ -4,7 +4,6 @@ package RentixTest;
 #
 #   make_image($t, $name, $w, $h)    a real image made with the vips CLI
 #                                    (format from the extension); its bytes
-#   worker_imports()                 does the worker handle "import" jobs?
 #   RentixTest::FileServer->start    a tiny HTTP server on 127.0.0.1 that
 #                                    serves files the test puts into it and
 #                                    counts the requests for each path
@@ -19,7 +18,7 @@ use Exporter qw(import);
 use IPC::Run ();
 use MediaTest;
 
-our @EXPORT = qw(make_image worker_imports listing_put wait_listing
+our @EXPORT = qw(make_image listing_put wait_listing
                  store_file);
 
 sub vips {
@@ -42,16 +41,6 @@ sub make_image {
     vips('bandjoin', "$dir/l.v $dir/n8.v", "$dir/img.v");
     vips('copy', "$dir/img.v", "$dir/$name");
     return MediaTest::slurp("$dir/$name");
-}
-
-# The worker runs "import" jobs when its sources dispatch that job kind.
-sub worker_imports {
-    my @src = glob("$MediaTest::ROOT/backend/*.c");
-    for my $file (@src) {
-        my $text = MediaTest::slurp($file);
-        return 1 if $text =~ /"import"/;
-    }
-    return 0;
 }
 
 sub listing_put {
