@@ -22,6 +22,9 @@ typedef struct {
 
 static ngx_int_t ngx_http_media_api_route(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx);
+static ngx_int_t ngx_http_media_api_decode_args(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx);
+static ngx_uint_t ngx_http_media_api_utf8(ngx_str_t *s);
 static ngx_int_t ngx_http_media_api_match(ngx_str_t *path, ngx_str_t *uri,
     ngx_str_t *args);
 static void ngx_http_media_api_body_ready(ngx_http_request_t *r);
@@ -118,7 +121,7 @@ ngx_http_media_api_handler(ngx_http_request_t *r)
 
     rc = ngx_http_media_api_route(r, ctx);
     if (rc != NGX_OK) {
-        return rc;
+        return ngx_http_media_rc(rc);
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_media_api_body_ready);
@@ -133,9 +136,21 @@ ngx_http_media_api_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_media_api_route(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 {
+    u_char                  *q;
     ngx_int_t                rc;
+    ngx_str_t                path;
     ngx_uint_t               path_matched, literal_matched, pattern;
     ngx_http_media_route_t  *route;
+
+    /*
+     * Routes match the path as sent, and captured segments are decoded
+     * afterwards: an external id may contain "/" (sent as %2F).
+     */
+    path = r->unparsed_uri;
+    q = ngx_strlchr(path.data, path.data + path.len, '?');
+    if (q) {
+        path.len = q - path.data;
+    }
 
     path_matched = 0;
     literal_matched = 0;
@@ -150,7 +165,7 @@ ngx_http_media_api_route(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
             break;
         }
 
-        if (ngx_http_media_api_match(&route->path, &r->uri, ctx->args)
+        if (ngx_http_media_api_match(&route->path, &path, ctx->args)
             != NGX_OK)
         {
             continue;
@@ -161,7 +176,7 @@ ngx_http_media_api_route(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 
         if (r->method & route->method) {
             ctx->next = route->step;
-            return NGX_OK;
+            return ngx_http_media_api_decode_args(r, ctx);
         }
     }
 
@@ -178,6 +193,74 @@ ngx_http_media_api_route(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 
     return ngx_http_media_send_error(r, NGX_HTTP_NOT_FOUND, "Not found",
                                      "NOT_FOUND");
+}
+
+
+static ngx_int_t
+ngx_http_media_api_decode_args(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx)
+{
+    u_char      *dst, *src;
+    ngx_uint_t   i;
+
+    for (i = 0; i < NGX_HTTP_MEDIA_MAX_ARGS; i++) {
+        if (ctx->args[i].len == 0
+            || ngx_strlchr(ctx->args[i].data,
+                           ctx->args[i].data + ctx->args[i].len, '%')
+               == NULL)
+        {
+            continue;
+        }
+
+        dst = ngx_pnalloc(r->pool, ctx->args[i].len);
+        if (dst == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        src = ctx->args[i].data;
+        ctx->args[i].data = dst;
+        ngx_unescape_uri(&dst, &src, ctx->args[i].len, 0);
+        ctx->args[i].len = dst - ctx->args[i].data;
+
+        /* the database takes only valid UTF-8 without NUL */
+        if (!ngx_http_media_api_utf8(&ctx->args[i])) {
+            if (ngx_http_discard_request_body(r) != NGX_OK) {
+                r->keepalive = 0;
+            }
+
+            return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
+                       "Path segment is not valid UTF-8", "INVALID_PATH");
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_media_api_utf8(ngx_str_t *s)
+{
+    u_char  *p, *last;
+
+    p = s->data;
+    last = p + s->len;
+
+    while (p < last) {
+        if (*p == '\0') {
+            return 0;
+        }
+
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        if (ngx_utf8_decode(&p, last - p) > 0x10ffff) {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -245,7 +328,7 @@ ngx_http_media_api_body_ready(ngx_http_request_t *r)
     }
 
     if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
+        ngx_http_media_finalize(r, rc);
     }
 }
 
@@ -439,7 +522,7 @@ ngx_http_media_api_done(ngx_http_request_t *r, ngx_http_media_pg_query_t *q)
         rc = ngx_http_media_pg_send_failure(r, q);
     }
 
-    ngx_http_finalize_request(r, rc);
+    ngx_http_media_finalize(r, rc);
 }
 
 

@@ -248,7 +248,7 @@ ngx_http_media_auth_done(ngx_http_request_t *r, ngx_http_media_pg_query_t *q)
 done:
 
     if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
+        ngx_http_media_finalize(r, rc);
     }
 }
 

@@ -102,8 +102,12 @@ ngx_http_media_send_buffer(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     rc = ngx_http_send_header(r);
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+    if (rc == NGX_ERROR || rc > NGX_OK) {
         return rc;
+    }
+
+    if (r->header_only) {
+        return NGX_HTTP_MEDIA_SENT;
     }
 
     b = ngx_calloc_buf(r->pool);
@@ -120,7 +124,10 @@ ngx_http_media_send_buffer(ngx_http_request_t *r, ngx_uint_t status,
     out.buf = b;
     out.next = NULL;
 
-    return ngx_http_output_filter(r, &out);
+    /* NGX_AGAIN too: finalizing sees the buffered rest and sends it */
+    rc = ngx_http_output_filter(r, &out);
+
+    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_HTTP_MEDIA_SENT;
 }
 
 

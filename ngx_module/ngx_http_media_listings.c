@@ -158,7 +158,9 @@ ngx_http_media_listing_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
     ngx_http_media_main_conf_t  *mcf;
 
     if (ngx_utf8_length(ctx->args[0].data, ctx->args[0].len)
-        > NGX_HTTP_MEDIA_MAX_NAME)
+        > NGX_HTTP_MEDIA_MAX_NAME
+        || ngx_strlchr(ctx->args[0].data, ctx->args[0].data + ctx->args[0].len,
+                       '\0'))
     {
         return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
                                          "Invalid external id",

@@ -24,6 +24,13 @@
 #define NGX_HTTP_MEDIA_MAX_URL       2048
 #define NGX_HTTP_MEDIA_MAX_ARGS      2
 
+/*
+ * "A response has been sent": what the send functions return on success,
+ * so that a check that sent its error is never mistaken for a check that
+ * passed (NGX_OK).  Finalized as NGX_OK by ngx_http_media_finalize().
+ */
+#define NGX_HTTP_MEDIA_SENT  -100
+
 #ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
 #define NGX_HTTP_UNPROCESSABLE_ENTITY  422
 #endif
@@ -105,6 +112,21 @@ struct ngx_http_media_ctx_s {
 
 
 extern ngx_module_t  ngx_http_media_module;
+
+
+/* rc as nginx expects it: NGX_HTTP_MEDIA_SENT becomes NGX_OK */
+static ngx_inline ngx_int_t
+ngx_http_media_rc(ngx_int_t rc)
+{
+    return (rc == NGX_HTTP_MEDIA_SENT) ? NGX_OK : rc;
+}
+
+
+static ngx_inline void
+ngx_http_media_finalize(ngx_http_request_t *r, ngx_int_t rc)
+{
+    ngx_http_finalize_request(r, ngx_http_media_rc(rc));
+}
 
 
 #endif /* _NGX_HTTP_MEDIA_MODULE_H_INCLUDED_ */

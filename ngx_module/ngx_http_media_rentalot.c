@@ -249,7 +249,7 @@ ngx_http_media_rentalot_signed(ngx_http_request_t *r,
     ps = ctx->data;
 
     if (q->status != NGX_HTTP_MEDIA_PG_OK || q->value[0].data == NULL) {
-        ngx_http_finalize_request(r, ngx_http_media_pg_send_failure(r, q));
+        ngx_http_media_finalize(r, ngx_http_media_pg_send_failure(r, q));
         return;
     }
 
@@ -258,7 +258,7 @@ ngx_http_media_rentalot_signed(ngx_http_request_t *r,
                       || ngx_http_media_json_cleanup(r->pool, data) != NGX_OK))
     {
         json_decref(data);
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_media_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
@@ -266,7 +266,7 @@ ngx_http_media_rentalot_signed(ngx_http_request_t *r,
         if (ngx_http_media_rentalot_sign(r, ctx, &ps->images[i], i, &key, &url)
             != NGX_OK)
         {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_media_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -285,7 +285,7 @@ ngx_http_media_rentalot_signed(ngx_http_request_t *r,
         }
 
         if (entry == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_media_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -299,14 +299,14 @@ ngx_http_media_rentalot_signed(ngx_http_request_t *r,
 
     entry = json_pack(ps->batch ? "{s:O}" : "{s:o}", "data", data);
     if (entry == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        ngx_http_media_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
     rc = ngx_http_media_send_json(r, NGX_HTTP_OK, entry);
     json_decref(entry);
 
-    ngx_http_finalize_request(r, rc);
+    ngx_http_media_finalize(r, rc);
 }
 
 
@@ -451,7 +451,7 @@ ngx_http_media_rentalot_confirmed(ngx_http_request_t *r,
     ctx = ngx_http_get_module_ctx(r, ngx_http_media_module);
 
     if (q->status != NGX_HTTP_MEDIA_PG_OK || q->value[0].data == NULL) {
-        ngx_http_finalize_request(r, ngx_http_media_pg_send_failure(r, q));
+        ngx_http_media_finalize(r, ngx_http_media_pg_send_failure(r, q));
         return;
     }
 
@@ -462,7 +462,7 @@ ngx_http_media_rentalot_confirmed(ngx_http_request_t *r,
     {
         h = ngx_list_push(&r->headers_out.headers);
         if (h == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_media_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -470,7 +470,7 @@ ngx_http_media_rentalot_confirmed(ngx_http_request_t *r,
                                              + ctx->args[0].len
                                              + sizeof("/images/") + 36);
         if (h->value.data == NULL) {
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_media_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
@@ -483,7 +483,7 @@ ngx_http_media_rentalot_confirmed(ngx_http_request_t *r,
                        - h->value.data;
     }
 
-    ngx_http_finalize_request(r,
+    ngx_http_media_finalize(r,
         ngx_http_media_send_text(r, ngx_http_media_api_status(ctx, q),
                                  &q->value[0]));
 }

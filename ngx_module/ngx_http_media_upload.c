@@ -24,6 +24,8 @@ typedef struct {
 } ngx_http_media_upload_ctx_t;
 
 
+static ngx_int_t ngx_http_media_upload_reject(ngx_http_request_t *r,
+    ngx_uint_t status, const char *error, const char *code);
 static ngx_int_t ngx_http_media_upload_check(ngx_http_request_t *r,
     ngx_http_media_upload_ctx_t *ctx);
 static ngx_int_t ngx_http_media_upload_key(ngx_http_request_t *r,
@@ -56,11 +58,7 @@ ngx_http_media_upload_handler(ngx_http_request_t *r)
 
     rc = ngx_http_media_upload_check(r, ctx);
     if (rc != NGX_OK) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            r->keepalive = 0;
-        }
-
-        return rc;
+        return ngx_http_media_rc(rc);
     }
 
     r->request_body_in_file_only = 1;
@@ -79,6 +77,22 @@ ngx_http_media_upload_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * A refused upload: its body is discarded (not stored, not even in a
+ * temporary file) before the error is sent.
+ */
+static ngx_int_t
+ngx_http_media_upload_reject(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *code)
+{
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        r->keepalive = 0;
+    }
+
+    return ngx_http_media_send_error(r, status, error, code);
+}
+
+
 /* Returns NGX_OK or the result of sending the error. */
 static ngx_int_t
 ngx_http_media_upload_check(ngx_http_request_t *r,
@@ -88,7 +102,7 @@ ngx_http_media_upload_check(ngx_http_request_t *r,
     ngx_str_t         *ct;
 
     if (r->method != NGX_HTTP_PUT) {
-        return ngx_http_media_send_error(r, NGX_HTTP_NOT_ALLOWED,
+        return ngx_http_media_upload_reject(r, NGX_HTTP_NOT_ALLOWED,
                                          "Method not allowed",
                                          "METHOD_NOT_ALLOWED");
     }
@@ -103,13 +117,13 @@ ngx_http_media_upload_check(ngx_http_request_t *r,
     }
 
     if (rc == NGX_DECLINED) {
-        return ngx_http_media_send_error(r, NGX_HTTP_FORBIDDEN,
+        return ngx_http_media_upload_reject(r, NGX_HTTP_FORBIDDEN,
                                          "Invalid signature",
                                          "INVALID_SIGNATURE");
     }
 
     if (rc == NGX_ABORT) {
-        return ngx_http_media_send_error(r, NGX_HTTP_FORBIDDEN,
+        return ngx_http_media_upload_reject(r, NGX_HTTP_FORBIDDEN,
                                          "Upload URL expired",
                                          "UPLOAD_URL_EXPIRED");
     }
@@ -120,24 +134,24 @@ ngx_http_media_upload_check(ngx_http_request_t *r,
     if (ct == NULL || ct->len != ctx->s.ctype.len
         || ngx_strncasecmp(ct->data, ctx->s.ctype.data, ct->len) != 0)
     {
-        return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_upload_reject(r, NGX_HTTP_BAD_REQUEST,
                                          "Invalid content type",
                                          "INVALID_CONTENT_TYPE");
     }
 
     if (r->headers_in.content_length_n < 0) {
-        return ngx_http_media_send_error(r, NGX_HTTP_LENGTH_REQUIRED,
+        return ngx_http_media_upload_reject(r, NGX_HTTP_LENGTH_REQUIRED,
                                          "Content-Length is required",
                                          "LENGTH_REQUIRED");
     }
 
     if (r->headers_in.content_length_n == 0) {
-        return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_upload_reject(r, NGX_HTTP_BAD_REQUEST,
                                          "Empty file", "EMPTY_FILE");
     }
 
     if (r->headers_in.content_length_n > ctx->s.size) {
-        return ngx_http_media_send_error(r,
+        return ngx_http_media_upload_reject(r,
                                          NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                          "File too large", "FILE_TOO_LARGE");
     }
@@ -238,7 +252,7 @@ ngx_http_media_upload_body_ready(ngx_http_request_t *r)
     }
 
     if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
+        ngx_http_media_finalize(r, rc);
     }
 }
 
@@ -357,7 +371,7 @@ ngx_http_media_upload_recorded(ngx_http_request_t *r,
                           ngx_delete_file_n " \"%V\" failed", &ctx->path);
         }
 
-        ngx_http_finalize_request(r, ngx_http_media_pg_send_failure(r, q));
+        ngx_http_media_finalize(r, ngx_http_media_pg_send_failure(r, q));
         return;
     }
 
@@ -373,5 +387,5 @@ ngx_http_media_upload_recorded(ngx_http_request_t *r,
         json_decref(res);
     }
 
-    ngx_http_finalize_request(r, rc);
+    ngx_http_media_finalize(r, rc);
 }
