@@ -1,8 +1,3 @@
 -- wrk script: the reference, nginx's own "return 200" in the same server.
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT rps=%.1f p50=%.3f p99=%.3f errors=%d non2xx=%d\n",
-    summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.connect + summary.errors.read + summary.errors.write
-      + summary.errors.timeout, summary.errors.status))
-end
+done = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./")
+              .. "wrk_done.lua")
