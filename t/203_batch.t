@@ -25,8 +25,6 @@ sub files {
     return [ map { { fileName => "room-$_.jpg", contentType => 'image/jpeg',
                      sizeBytes => 1000 + $_, %o } } 1 .. $n ];
 }
-sub err_code { $_[0]{json} && ref $_[0]{json} eq 'HASH'
-               ? $_[0]{json}{error_code} // '' : '' }
 
 # --- presign-batch --------------------------------------------------------
 my $res = rl_api($t, POST => "/api/v1/properties/$p/images/presign-batch",

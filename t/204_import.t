@@ -27,8 +27,6 @@ my $op = property($t, 'Other import flat', key => $t->other_key);
 my $uuid = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 my $iso = '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$';
 
-sub err_code { $_[0]{json} && ref $_[0]{json} eq 'HASH'
-               ? $_[0]{json}{error_code} // '' : '' }
 sub import_urls {
     my ($pid, $body, %o) = @_;
     return rl_api($t, POST => "/api/v1/properties/$pid/images/import", $body, %o);

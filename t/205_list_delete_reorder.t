@@ -34,8 +34,6 @@ sub listing_order {
 }
 sub events { scalar grep { $_->{event} eq 'property.updated' }
              @{ webhook_events($t, $tenant) } }
-sub err_code { $_[0]{json} && ref $_[0]{json} eq 'HASH'
-               ? $_[0]{json}{error_code} // '' : '' }
 
 my $res = rl_api($t, GET => "/api/v1/properties/$p/images");
 is($res->{status}, 200, 'GET .../images: 200');

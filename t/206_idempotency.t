@@ -15,8 +15,6 @@ use RentalotTest;
 my $t = MediaTest->start(workers => 1);
 my $tenant = $t->tenant;
 my $JSON = JSON::PP->new->canonical;
-sub err_code { $_[0]{json} && ref $_[0]{json} eq 'HASH'
-               ? $_[0]{json}{error_code} // '' : '' }
 sub count { $t->psql($_[0]) }
 
 # --- POST /api/v1/properties ------------------------------------------------

@@ -10,8 +10,6 @@ use MediaTest;
 use RentalotTest;
 
 my $t = MediaTest->start;
-sub err_code { $_[0] && $_[0]{json} && ref $_[0]{json} eq 'HASH'
-               ? $_[0]{json}{error_code} // '' : '' }
 my $jpeg = make_image($t, 'q.jpg', 160, 120);
 
 # --- a quota of 3 (the other tenant) -----------------------------------------

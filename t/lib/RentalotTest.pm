@@ -25,6 +25,7 @@ package RentalotTest;
 #                                  processes; their responses in order
 #   webhook_events($t, $tenant)   the outbox rows [{event, payload}]
 #   add_webhook($t, $tenant, $url) registers an endpoint with SQL
+#   err_code($res)                the error_code of a response ('' if none)
 
 use strict;
 use warnings;
@@ -36,7 +37,7 @@ use RentixTest;
 
 our @EXPORT = qw(property presign put_file upload_image confirm_body media_id
                  set_limits images rl_api parallel webhook_events
-                 add_webhook make_image);
+                 add_webhook make_image err_code);
 
 my $JSON = JSON::PP->new->canonical;
 
@@ -158,6 +159,12 @@ sub add_webhook {
     $secret //= 'whsec-0123456789abcdef';
     return $t->psql("INSERT INTO webhook_endpoints (tenant_id, url, secret) "
                     . "VALUES ($tenant, '$url', '$secret') RETURNING id");
+}
+
+sub err_code {
+    my $res = shift;
+    return $res && ref $res->{json} eq 'HASH' ? $res->{json}{error_code} // ''
+                                               : '';
 }
 
 1;
