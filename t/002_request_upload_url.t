@@ -73,7 +73,7 @@ isnt($again->{json}{uuid}, $res->{json}{uuid}, 'a new uuid every request');
 
 # File names: everything outside [A-Za-z0-9._-] becomes "_".
 for my $case (['my photo (1).JPG', 'my_photo__1_.JPG'],
-              ['../../etc/passwd', '.._.._etc_passwd'],
+              ['../../etc/passwd', '_._.._etc_passwd'],   # a leading dot too
               ['a/b\\c?d#e%f&g=h+i', 'a_b_c_d_e_f_g_h_i'],
               ['x_y-z.1.png', 'x_y-z.1.png']) {
     my $r = $t->api(POST => '/api/v1/media/request-upload-url',
@@ -138,7 +138,7 @@ POST /api/v1/media/request-upload-url
 Authorization: ApiKey $key
 --- error_code: 400
 --- response_body_json
-{"error": "Malformed JSON body", "error_code": "INVALID_JSON"}
+{"error": "~^Malformed JSON body: .+", "error_code": "INVALID_JSON"}
 
 === TEST 3: not JSON at all
 --- request
@@ -148,7 +148,7 @@ files=1
 Authorization: ApiKey $key
 --- error_code: 400
 --- response_body_json
-{"error": "Malformed JSON body", "error_code": "INVALID_JSON"}
+{"error": "~^Malformed JSON body: .+", "error_code": "INVALID_JSON"}
 
 === TEST 4: trailing garbage after the document
 --- request
@@ -158,7 +158,7 @@ POST /api/v1/media/request-upload-url
 Authorization: ApiKey $key
 --- error_code: 400
 --- response_body_json
-{"error": "Malformed JSON body", "error_code": "INVALID_JSON"}
+{"error": "~^Malformed JSON body: .+", "error_code": "INVALID_JSON"}
 
 === TEST 5: a JSON array instead of an object
 --- request
@@ -458,7 +458,7 @@ Authorization: ApiKey $key
 Content-Type: application/json
 --- error_code: 400
 --- response_body_json
-{"error": "Malformed JSON body", "error_code": "INVALID_JSON"}
+{"error": "~^Malformed JSON body: .+", "error_code": "INVALID_JSON"}
 
 === TEST 35: an invalid UTF-8 string
 --- request
@@ -468,4 +468,4 @@ POST /api/v1/media/request-upload-url
 Authorization: ApiKey $key
 --- error_code: 400
 --- response_body_json
-{"error": "Malformed JSON body", "error_code": "INVALID_JSON"}
+{"error": "~^Malformed JSON body: .+", "error_code": "INVALID_JSON"}

@@ -272,7 +272,7 @@ POST /api/v1/media/bulk
 Authorization: ApiKey $key
 --- error_code: 400
 --- response_body_json
-{"error": "Malformed JSON body", "error_code": "INVALID_JSON"}
+{"error": "~^Malformed JSON body: .+", "error_code": "INVALID_JSON"}
 
 === TEST 20: operations missing
 --- request
