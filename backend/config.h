@@ -19,6 +19,7 @@ struct config {
     int64_t  poll_seconds;      /* fallback poll when no NOTIFY comes */
     int64_t  max_pixels;        /* refused from the header, before decoding */
     int64_t  max_file_size;     /* bytes, originals and imports */
+    int64_t  max_video_seconds;
     char    *worker_id;         /* locked_by; default hostname:pid */
     int64_t  webp_quality;
     int64_t  vips_threads;      /* libvips threads per job */

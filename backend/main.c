@@ -290,6 +290,8 @@ main(int argc, char **argv)
     db_init(&l.db, cfg.database);
 
     l.sigfd = block_signals();
+    if (l.sigfd < 0)
+        log_error("signalfd: %s", strerror(errno));
     if (l.sigfd < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0
         || optimize_setup(argv[0], &cfg) != 0)
         goto failed;
@@ -303,7 +305,7 @@ failed_vips:
     optimize_shutdown();
 failed:
     if (rc != 0)
-        log_error("could not start: %s", strerror(errno));
+        log_error("could not start (see above)");
     db_close(&l.db);
     fetch_shutdown();
     curl_global_cleanup();

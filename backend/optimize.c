@@ -19,6 +19,7 @@
 #include "config.h"
 #include "log.h"
 #include "optimize.h"
+#include "video.h"
 #include "webp.h"
 
 #define BLURHASH_WIDTH 32
@@ -82,6 +83,7 @@ optimize_setup(const char *argv0, const struct config *cfg)
      * ...) are large attack surface; our allow-list below is the second
      * lock on the same door. */
     vips_block_untrusted_set(TRUE);
+    video_setup();
     return 0;
 }
 
@@ -176,6 +178,25 @@ content_type(VipsImage *header, const struct format *fmt)
     return fmt->content_type;
 }
 
+static enum job_status
+probe_video(const struct config *cfg, const char *path,
+            struct opt_image *info, struct job_error *err)
+{
+    struct video_info vi;
+    enum job_status st;
+
+    if (!video_load(cfg, path, &vi, NULL, &st, err))
+        return job_error(err, JOB_FAIL, "not_an_image",
+                         "The file is not an image or a video in a "
+                         "supported format (JPEG, PNG, WebP, HEIC, AVIF, "
+                         "GIF, TIFF; MP4, MOV, AVI, WebM).");
+    info->content_type = vi.content_type;
+    info->width = vi.width, info->height = vi.height;
+    info->has_profile = 0;
+    info->is_video = 1;
+    return st;
+}
+
 /* The probe proper, with its objects on the caller's context. */
 static enum job_status
 probe(VipsObject *context, const struct config *cfg, const char *path,
@@ -197,9 +218,7 @@ probe(VipsObject *context, const struct config *cfg, const char *path,
     fmt = find_format(VIPS_SOURCE(t[0]));
     if (fmt == NULL) {
         vips_error_clear();
-        return job_error(err, JOB_FAIL, "not_an_image",
-                         "The file is not an image in a supported format "
-                         "(JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF).");
+        return probe_video(cfg, path, info, err);
     }
     header = vips_image_new_from_source(VIPS_SOURCE(t[0]), "", "access",
                                         VIPS_ACCESS_SEQUENTIAL, NULL);
@@ -214,6 +233,7 @@ probe(VipsObject *context, const struct config *cfg, const char *path,
         return st;
     info->content_type = content_type(header, fmt);
     info->has_profile = vips_image_get_typeof(header, VIPS_META_ICC_NAME) != 0;
+    info->is_video = 0;
     info->width = header->Xsize, info->height = header->Ysize;
     if (vips_image_get_orientation_swap(header))
         info->width = header->Ysize, info->height = header->Xsize;
@@ -275,6 +295,45 @@ decode(VipsObject *context, const char *path, const struct opt_image *info,
     }
     *out = (VipsImage *) t[4];
     return JOB_OK;
+}
+
+/* The poster frame of a video, upright and in memory, as decode() gives a
+ * photo. */
+static enum job_status
+decode_video(VipsObject *context, const struct config *cfg, const char *path,
+             VipsImage **out, struct job_error *err)
+{
+    static const VipsAngle angles[] = {
+        VIPS_ANGLE_D0, VIPS_ANGLE_D90, VIPS_ANGLE_D180, VIPS_ANGLE_D270
+    };
+    VipsObject **t = vips_object_local_array(context, 3);
+    struct video_frame frame = { NULL, 0, 0 };
+    struct video_info vi;
+    enum job_status st = JOB_FAIL;
+
+    if (!video_load(cfg, path, &vi, &frame, &st, err))
+        st = job_error(err, JOB_FAIL, "not_an_image",
+                       "The video could not be read.");
+    if (st != JOB_OK)
+        goto failed;
+    t[0] = VIPS_OBJECT(vips_image_new_from_memory_copy(frame.rgb,
+               (size_t) frame.width * frame.height * 3, frame.width,
+               frame.height, 3, VIPS_FORMAT_UCHAR));
+    if (t[0] == NULL
+        || vips_rot((VipsImage *) t[0], (VipsImage **) &t[1],
+                    angles[vi.rotate / 90], NULL) != 0
+        || (t[2] = VIPS_OBJECT(vips_image_copy_memory(
+                       (VipsImage *) t[1]))) == NULL) {
+        log_vips("poster", path);
+        st = job_error(err, JOB_RETRY, "internal",
+                       "The poster frame could not be prepared.");
+        goto failed;
+    }
+    *out = (VipsImage *) t[2];
+
+failed:
+    video_frame_free(&frame);
+    return st;
 }
 
 /* in resized to width (never enlarged), height in proportion, in memory. */
@@ -362,8 +421,11 @@ run(VipsObject *context, const struct config *cfg, const char *path,
     enum job_status st;
     int i;
 
-    if ((st = probe(context, cfg, path, &res->info, err)) != JOB_OK
-        || (st = decode(context, path, &res->info, &from, err)) != JOB_OK)
+    if ((st = probe(context, cfg, path, &res->info, err)) != JOB_OK)
+        return st;
+    st = res->info.is_video ? decode_video(context, cfg, path, &from, err)
+                            : decode(context, path, &res->info, &from, err);
+    if (st != JOB_OK)
         return st;
     /* Largest first: each variant, then the BlurHash thumbnail, is resized
      * from the one before, which reads fewer pixels than going back to the

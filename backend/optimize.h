@@ -1,6 +1,7 @@
 /*
  * optimize.h: photos through libvips: header checks, one decode with
- * shrink-on-load, WebP variants 128/512/1024 px wide, a BlurHash.
+ * shrink-on-load, WebP variants 128/512/1024 px wide, a BlurHash.  Videos
+ * (video.h) get the same from a poster frame.
  */
 #ifndef MEDIA_OPTIMIZE_H
 #define MEDIA_OPTIMIZE_H
@@ -20,6 +21,7 @@ struct opt_image {
     const char *content_type;   /* from the bytes: "image/jpeg", ... */
     int         width, height;  /* upright, after EXIF orientation */
     int         has_profile;    /* an ICC profile to convert to sRGB from */
+    int         is_video;
 };
 
 struct opt_variant {
@@ -47,9 +49,9 @@ void optimize_thread_done(void);
 
 /*
  * Identify a file by its bytes and check it against the size and pixel
- * limits from its header alone.  JOB_OK with info filled, or JOB_FAIL with
- * err (not_an_image, too_large, too_many_pixels), or JOB_RETRY when the
- * file cannot be read.
+ * limits (and a video's duration) from its header alone.  JOB_OK with info
+ * filled, or JOB_FAIL with err (not_an_image, too_large, too_many_pixels,
+ * too_long), or JOB_RETRY when the file cannot be read.
  */
 enum job_status optimize_probe(const struct config *cfg, const char *path,
                                struct opt_image *info, struct job_error *err);

@@ -2,7 +2,8 @@
 # takeover after the lease, SIGTERM finishing the job in hand, NOTIFY
 # wake-up, PostgreSQL restart, media-admin jobs retry) and URL import
 # (transient 503, timeout, redirects and host names leading to forbidden
-# addresses, byte limit, pixel bomb, not an image, EXIF orientation).
+# addresses, byte limit, pixel bomb, not an image, EXIF orientation,
+# videos: poster frame, too long).
 #
 # The stack's own worker is stopped; this file runs media-worker processes
 # with its own configuration (short lease, fast poll, an import_resolve
@@ -388,6 +389,30 @@ for my $v (split /\n/, $t->psql("SELECT variant_size || ' ' || object_key "
     is("${w}x$h", $wh, "... $size variant upright ($wh)");
     unlike($out, qr/exif|xmp|iptc|icc|orientation/i, '... and no metadata');
 }
+
+# Videos: variants and BlurHash from a poster frame; over 3 minutes fails.
+sub ffmpeg {
+    my ($out, $err);
+    run(['ffmpeg', '-v', 'error', '-y', @_], \undef, \$out, \$err)
+        or die "ffmpeg @_: $err";
+}
+ffmpeg('-f', 'lavfi', '-i', 'testsrc=duration=3:size=640x360:rate=25',
+       '-c:v', 'mpeg4', "$files/clip.mp4");
+ffmpeg('-f', 'lavfi', '-i', 'testsrc=duration=200:size=64x64:rate=1',
+       '-c:v', 'mpeg4', "$files/long.mp4");
+my ($m10) = import_url(url('file/clip.mp4'));
+$m = wait_media($m10, 30);
+is($m->{optimization}, 'success', 'an MP4: success');
+is($m->{type}, 'video/mp4', '... video/mp4 from the bytes');
+is("$m->{width}x$m->{height}", '640x360', '... its size');
+is($t->psql("SELECT string_agg(variant_size || ':' || width || 'x' || height,"
+          . " ' ' ORDER BY variant_size) FROM media_variants "
+          . "WHERE media_id = $m10"), '128:128x72 512:512x288 1024:640x360',
+   '... variants from the poster frame');
+like($t->psql("SELECT blurhash FROM media WHERE id = $m10"), qr/^L.{27}$/,
+     '... and a BlurHash');
+my ($m11) = import_url(url('file/long.mp4'));
+is(wait_media($m11, 30)->{code}, 'too_long', 'a 200 s video: too_long');
 
 is(stop_worker('C', 'TERM'), 0, 'worker C exits with status 0');
 done_testing();

@@ -27,6 +27,7 @@ check_defaults(void)
     CHECK(cfg.poll_seconds == 5);
     CHECK(cfg.max_pixels == 100000000);
     CHECK(cfg.max_file_size == 104857600);
+    CHECK(cfg.max_video_seconds == 180);
     CHECK(cfg.webp_quality == 80);
     CHECK_STR(cfg.import_allow, "");
     CHECK(cfg.worker_id != NULL && strchr(cfg.worker_id, ':') != NULL);
