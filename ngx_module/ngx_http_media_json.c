@@ -189,7 +189,7 @@ ngx_http_media_read_json(ngx_http_request_t *r, json_t **out)
     }
 
     if (!json_is_object(json)) {
-        return ngx_http_media_send_error(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_media_send_error(r, ngx_http_media_invalid_status(r),
                                          "Request body must be a JSON object",
                                          "VALIDATION_ERROR");
     }

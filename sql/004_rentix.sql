@@ -415,6 +415,7 @@ DECLARE
     v_id bigint;
     v_i int := 0;
     v_photos int;
+    v_alts jsonb;
     v_fields jsonb := p_body - 'externalId' - 'files' - 'announcementStatus'
                              - 'title' - 'id';
 BEGIN
@@ -442,9 +443,13 @@ BEGIN
             v_ids := v_ids || v_id;
             v_i := v_i + 1;
         END LOOP;
+        -- files that stay keep their alt text (set through Rentalot)
+        SELECT jsonb_object_agg(media_id, alt_text) INTO v_alts
+          FROM listing_files WHERE listing_id = l.id AND alt_text IS NOT NULL;
         DELETE FROM listing_files WHERE listing_id = l.id;
-        INSERT INTO listing_files (listing_id, media_id, position)
-        SELECT l.id, id, ord - 1 FROM unnest(v_ids) WITH ORDINALITY AS u(id, ord);
+        INSERT INTO listing_files (listing_id, media_id, position, alt_text)
+        SELECT l.id, u.id, u.ord - 1, v_alts->>(u.id::text)
+          FROM unnest(v_ids) WITH ORDINALITY AS u(id, ord);
     END IF;
 
     IF l.announcement_status = 'active' THEN
