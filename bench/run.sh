@@ -118,12 +118,12 @@ wrk_run() {   # <connections> <script> <url>; sets WRK="RESULT rps=.. p50=.. p99
 PGCONN="host=127.0.0.1 port=$MEDIA_PG_PORT dbname=media user=postgres"
 sql() { psql -X -q -tA -v ON_ERROR_STOP=1 -d "$PGCONN" "$@"; }
 
-npm_ci() {   # <dir>: node_modules from the committed lockfile, once
-    local dir=$1
-    if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
-       ! cmp -s <(sed 1,3d "$dir/package-lock.json") \
-                 <(sed 1,3d "$dir/node_modules/.package-lock.json" 2>/dev/null); then
+npm_ci() {   # <dir>: node_modules from the committed lockfile, again
+    local dir=$1 sum   # only when the lockfile changed
+    sum=$(sha256sum <"$dir/package-lock.json")
+    if [ "$(cat "$dir/node_modules/.bench-lock" 2>/dev/null)" != "$sum" ]; then
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$sum" >"$dir/node_modules/.bench-lock"
     fi
 }
 
