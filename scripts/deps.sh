@@ -6,7 +6,7 @@ set -eu
 PKGS="nginx nginx-dev postgresql-15 libpq-dev libjansson-dev libvips-dev \
 libvips-tools libcurl4-openssl-dev libssl-dev libavformat-dev libavcodec-dev \
 libavutil-dev libswscale-dev ffmpeg wrk libtest-base-perl libipc-run-perl \
-libwww-perl pkg-config gcc make"
+libwww-perl pkg-config gcc make nodejs"
 
 missing=""
 for p in $PKGS; do
