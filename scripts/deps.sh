@@ -14,6 +14,9 @@ for p in $PKGS; do
         || missing="$missing $p"
 done
 
+# npm comes with NodeSource's nodejs; Debian packages it apart
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+
 [ -z "$missing" ] && exit 0
 
 echo "deps: installing$missing"
