@@ -634,6 +634,8 @@ ngx_http_media_rentix_external_op(ngx_http_request_t *r,
                                        tenant, ext);
     }
 
+    ctx->null_is_not_found = 1;
+
     return ngx_http_media_api_call(r, ctx, ngx_http_media_get_external_sql, 3,
                                    tenant, ext, base);
 }
@@ -755,6 +757,8 @@ ngx_http_media_rentix_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
     if (tenant == NULL || base == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->null_is_not_found = 1;
 
     return ngx_http_media_api_call(r, ctx, ngx_http_media_get_sql, 3,
                                    tenant, id, base);

@@ -74,9 +74,27 @@ BEGIN
     RETURN m;
 END $$;
 
+-- GET /media/:id, the hot read: one inlinable statement, no exception for
+-- a missing file (NULL; the module answers 404 File not found).  Raising
+-- and catching costs more than the lookup itself.
 CREATE FUNCTION media_get(p_tenant bigint, p_id bigint, p_base text)
 RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT media_json(media_find(p_tenant, p_id), p_base)::text
+    SELECT row_to_json(r)::text FROM (SELECT
+        m.id,
+        m.external_id AS "externalId",
+        m.size,
+        m.content_type AS "contentType",
+        m.optimization,
+        m.blurhash,
+        p_base || '/' || m.object_key AS "originalUrl",
+        (SELECT COALESCE('[' || string_agg(row_to_json(x)::text, ','
+                                           ORDER BY x."variantSize"::int)
+                         || ']', '[]')::json
+           FROM (SELECT p_base || '/' || v.object_key AS url,
+                        v.variant_size::text AS "variantSize", v.size
+                   FROM media_variants v WHERE v.media_id = m.id) x)
+            AS variants
+      FROM media m WHERE m.id = p_id AND m.tenant_id = p_tenant) r
 $$;
 
 -- Enqueue a job for a media row and wake the workers.  NOTIFY is delivered

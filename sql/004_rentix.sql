@@ -48,7 +48,8 @@ END $$;
 CREATE FUNCTION media_get_external(p_tenant bigint, p_external text,
                                    p_base text)
 RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT media_json(media_find_external(p_tenant, p_external), p_base)::text
+    SELECT media_get(p_tenant, m.id, p_base) FROM media m
+     WHERE m.tenant_id = p_tenant AND m.external_id = p_external
 $$;
 
 
