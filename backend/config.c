@@ -46,6 +46,11 @@ static const struct key keys[] = {
     STR(import_resolve, "", NULL),
     INT(import_connect_timeout, 10, 1, 600),
     INT(import_timeout, 60, 1, 3600),
+    INT(webhook_timeout, 10, 1, 300),
+    INT(webhook_connect_timeout, 5, 1, 300),
+    INT(webhook_backoff_base, 30, 1, 86400),
+    INT(webhook_backoff_max, 3600, 1, 7 * 86400),
+    INT(webhook_max_attempts, 8, 1, 100),
     STR(log_level, "info", check_log_level),
     { NULL, 0, 0, NULL, 0, 0, NULL }
 };

@@ -27,6 +27,11 @@ struct config {
     char    *import_resolve;    /* host:port:address overrides (tests) */
     int64_t  import_connect_timeout;
     int64_t  import_timeout;
+    int64_t  webhook_timeout;           /* seconds, whole request */
+    int64_t  webhook_connect_timeout;
+    int64_t  webhook_backoff_base;      /* seconds before the first retry */
+    int64_t  webhook_backoff_max;       /* cap of the doubling */
+    int64_t  webhook_max_attempts;      /* then the event is failed */
     char    *log_level;
 };
 

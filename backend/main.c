@@ -6,6 +6,8 @@
  * each own another.  Signals arrive through a signalfd, as events of the
  * same poll() loop: SIGTERM and SIGINT stop claiming and let the jobs in
  * hand finish, with their leases still renewed, then the process exits 0.
+ * A NOTIFY with the payload "webhook" wakes the webhook thread (webhook.c)
+ * instead of a job thread.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +30,7 @@
 #include "log.h"
 #include "optimize.h"
 #include "queue.h"
+#include "webhook.h"
 #include "worker.h"
 
 #define CHANNEL "media_jobs"
@@ -35,6 +38,7 @@
 struct listener {
     const struct config *cfg;
     struct pool         *pool;
+    struct webhooks     *webhooks;
     struct db            db;
     bool                 listening;
     bool                 stopping;
@@ -48,14 +52,18 @@ usage(FILE *out)
     fprintf(out, "usage: media-worker -c <config file>\n");
 }
 
-/* Every notification is one job enqueued: wake one idle thread for it. */
+/* Every notification is one job enqueued: wake one idle thread for it.
+ * "webhook" is events queued: wake the webhook thread. */
 static void
 drain_notifies(struct listener *l)
 {
     PGnotify *n;
 
     while (l->db.conn != NULL && (n = PQnotifies(l->db.conn)) != NULL) {
-        pool_wake(l->pool, false);
+        if (strcmp(n->extra, "webhook") == 0)
+            webhook_wake(l->webhooks);
+        else
+            pool_wake(l->pool, false);
         PQfreemem(n);
     }
 }
@@ -72,6 +80,7 @@ listen_start(struct listener *l, int64_t now)
             l->listening = true;
             /* Whatever was enqueued while we were not listening. */
             pool_wake(l->pool, true);
+            webhook_wake(l->webhooks);
             return;
         }
         db_close(&l->db);
@@ -141,6 +150,7 @@ on_signal(struct listener *l)
              strsignal((int) si.ssi_signo));
     l->stopping = true;
     pool_stop(l->pool);
+    webhook_stop(l->webhooks);
 }
 
 static int
@@ -265,7 +275,8 @@ main(int argc, char **argv)
 {
     struct config cfg;
     struct pool pool;
-    struct listener l = { .cfg = &cfg, .pool = &pool };
+    struct webhooks hooks;
+    struct listener l = { .cfg = &cfg, .pool = &pool, .webhooks = &hooks };
     char err[512];
     int rc = 1;
 
@@ -295,12 +306,17 @@ main(int argc, char **argv)
     if (l.sigfd < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0
         || optimize_setup(argv[0], &cfg) != 0)
         goto failed;
-    if (pool_start(&pool, &cfg) != 0)
+    if (webhook_start(&hooks, &cfg) != 0)
         goto failed_vips;
+    if (pool_start(&pool, &cfg) != 0)
+        goto failed_hooks;
     run(&l);
     pool_free(&pool);
     rc = 0;
 
+failed_hooks:
+    webhook_stop(&hooks);
+    webhook_free(&hooks);
 failed_vips:
     optimize_shutdown();
 failed:
