@@ -9,6 +9,13 @@
  *   media-admin [-d conninfo] jobs list [queued|running|done|failed]
  *   media-admin [-d conninfo] jobs show <job id>
  *   media-admin [-d conninfo] jobs retry <job id>
+ *   media-admin [-d conninfo] plan show <tenant_id>
+ *   media-admin [-d conninfo] plan set <tenant_id> images_per_property=<n>
+ *                                      import_budget_monthly=<n>
+ *   media-admin [-d conninfo] webhook add <tenant_id> <url> [--secret <s>]
+ *   media-admin [-d conninfo] webhook list [tenant_id]
+ *   media-admin [-d conninfo] webhook remove <endpoint id>
+ *   media-admin [-d conninfo] webhook events [pending|delivered|failed]
  *
  * The connection comes from -d or MEDIA_DATABASE_URL.  Exit status: 0 done,
  * 1 error (with a message on stderr), 2 usage.  Plain blocking libpq is
@@ -27,6 +34,9 @@
 
 #define KEY_RANDOM_BYTES 32
 #define KEY_PREFIX_LEN   11     /* "mk_" and 8 characters */
+#define URL_MAX          2048
+#define SECRET_MIN       16     /* webhook_endpoints.secret */
+#define SECRET_MAX       200
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
@@ -48,6 +58,13 @@ usage(FILE *out)
           "  jobs list [queued|running|done|failed]\n"
           "  jobs show <job id>\n"
           "  jobs retry <job id>\n"
+          "  plan show <tenant_id>\n"
+          "  plan set <tenant_id> [images_per_property=<n>] "
+          "[import_budget_monthly=<n>]\n"
+          "  webhook add <tenant_id> <url> [--secret <secret>]\n"
+          "  webhook list [tenant_id]\n"
+          "  webhook remove <endpoint id>\n"
+          "  webhook events [pending|delivered|failed]\n"
           "The connection string comes from -d or MEDIA_DATABASE_URL.\n",
           out);
 }
@@ -126,10 +143,22 @@ print_query(PGconn *conn, const char *sql, int n, const char *const *params)
     return EXIT_OK;
 }
 
-/* Print the single value of a one-row result, or complain with missing. */
+/* One row as "name: value" lines. */
+static void
+print_record(PGresult *res)
+{
+    int c;
+
+    for (c = 0; c < PQnfields(res); c++)
+        printf("%-15s %s\n", PQfname(res, c),
+               PQgetisnull(res, 0, c) ? "-" : PQgetvalue(res, 0, c));
+}
+
+/* Print the single value of a one-row result (or the whole row, with
+ * record), or complain with missing. */
 static int
 print_one(PGconn *conn, const char *sql, int n, const char *const *params,
-          const char *missing)
+          const char *missing, bool record)
 {
     PGresult *res = query(conn, sql, n, params);
     int rc = EXIT_ERROR;
@@ -137,7 +166,10 @@ print_one(PGconn *conn, const char *sql, int n, const char *const *params,
     if (res == NULL)
         return EXIT_ERROR;
     if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
-        printf("%s\n", PQgetvalue(res, 0, 0));
+        if (record)
+            print_record(res);
+        else
+            printf("%s\n", PQgetvalue(res, 0, 0));
         rc = EXIT_OK;
     } else {
         fprintf(stderr, "media-admin: %s\n", missing);
@@ -153,7 +185,8 @@ tenant_create(PGconn *conn, char **args, int nargs)
 
     (void) nargs;
     return print_one(conn, "INSERT INTO tenants (name) VALUES ($1) "
-                           "RETURNING id", 1, params, "no tenant created");
+                           "RETURNING id", 1, params, "no tenant created",
+                     false);
 }
 
 static int
@@ -183,9 +216,10 @@ key_hash_hex(const char *key, char out[2 + 64 + 1])
     return 0;
 }
 
-/* mk_ + 43 characters: 32 random bytes in unpadded base64url. */
+/* prefix + 43 characters: 32 random bytes in unpadded base64url.  out
+ * has room for the prefix and 44 characters. */
 static int
-key_generate(char key[3 + 44 + 1])
+random_token(const char *prefix, char *out, size_t outlen)
 {
     unsigned char raw[KEY_RANDOM_BYTES];
     char b64[45];
@@ -199,8 +233,15 @@ key_generate(char key[3 + 44 + 1])
     for (i = 0; i < n; i++)
         b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
     b64[n] = '\0';
-    snprintf(key, 3 + 44 + 1, "mk_%s", b64);
+    snprintf(out, outlen, "%s%s", prefix, b64);
     return 0;
+}
+
+/* mk_ + 43 characters. */
+static int
+key_generate(char key[3 + 44 + 1])
+{
+    return random_token("mk_", key, 3 + 44 + 1);
 }
 
 static int
@@ -301,6 +342,16 @@ key_list(PGconn *conn, char **args, int nargs)
                              "NULL OR tenant_id = $1 ORDER BY id", 1, params);
 }
 
+/* Is s one of the NULL-terminated list? */
+static bool
+one_of(const char *s, const char *const *list)
+{
+    for (; *list != NULL; list++)
+        if (strcmp(s, *list) == 0)
+            return true;
+    return false;
+}
+
 static int
 jobs_list(PGconn *conn, char **args, int nargs)
 {
@@ -308,12 +359,8 @@ jobs_list(PGconn *conn, char **args, int nargs)
         "queued", "running", "done", "failed", NULL
     };
     const char *params[1] = { nargs > 0 ? args[0] : NULL };
-    int i;
 
-    for (i = 0; nargs > 0 && states[i] != NULL; i++)
-        if (strcmp(args[0], states[i]) == 0)
-            break;
-    if (nargs > 0 && states[i] == NULL) {
+    if (nargs > 0 && !one_of(args[0], states)) {
         fprintf(stderr, "media-admin: state must be queued, running, done "
                 "or failed\n");
         return EXIT_USAGE;
@@ -325,17 +372,6 @@ jobs_list(PGconn *conn, char **args, int nargs)
         "left(last_error, 60) AS last_error FROM jobs "
         "WHERE $1::text IS NULL OR state = $1 ORDER BY id DESC LIMIT 500",
         1, params);
-}
-
-/* One row as "name: value" lines. */
-static void
-print_record(PGresult *res)
-{
-    int c;
-
-    for (c = 0; c < PQnfields(res); c++)
-        printf("%-15s %s\n", PQfname(res, c),
-               PQgetisnull(res, 0, c) ? "-" : PQgetvalue(res, 0, c));
 }
 
 static int
@@ -396,6 +432,209 @@ jobs_retry(PGconn *conn, char **args, int nargs)
     return rc;
 }
 
+/* Plans ---------------------------------------------------------------- */
+
+static int
+plan_show(PGconn *conn, char **args, int nargs)
+{
+    const char *params[1] = { args[0] };
+
+    (void) nargs;
+    if (!check_id(args[0], "tenant"))
+        return EXIT_USAGE;
+    return print_one(conn,
+        "SELECT t.id AS tenant, t.name, t.images_per_property, "
+        "t.import_budget_monthly, (SELECT count(*) FROM media m "
+        "WHERE m.tenant_id = t.id AND m.source_url IS NOT NULL "
+        "AND m.created_at >= date_trunc('month', now())) "
+        "AS imports_this_month FROM tenants t WHERE t.id = $1",
+        1, params, "no such tenant", true);
+}
+
+/* "name=<n>" with n in [min, max] into value; false with a message. */
+static bool
+plan_limit(const char *arg, const char *name, long min, long max,
+           char *value, size_t len)
+{
+    size_t n = strlen(name);
+    const char *v = arg + n + 1;
+    long x;
+
+    if (strncmp(arg, name, n) != 0 || arg[n] != '=')
+        return false;
+    x = is_id(v) ? strtol(v, NULL, 10) : -1;
+    if (x < min || x > max) {
+        fprintf(stderr, "media-admin: %s must be a number from %ld to %ld\n",
+                name, min, max);
+        return false;
+    }
+    snprintf(value, len, "%ld", x);
+    return true;
+}
+
+static int
+plan_set(PGconn *conn, char **args, int nargs)
+{
+    char images[24], budget[24];
+    const char *params[3] = { args[0], NULL, NULL };
+    int i;
+
+    if (!check_id(args[0], "tenant"))
+        return EXIT_USAGE;
+    for (i = 1; i < nargs; i++) {
+        if (plan_limit(args[i], "images_per_property", 1, 1000, images,
+                       sizeof(images)))
+            params[1] = images;
+        else if (plan_limit(args[i], "import_budget_monthly", 0, 2147483647,
+                            budget, sizeof(budget)))
+            params[2] = budget;
+        else {
+            fprintf(stderr, "media-admin: expected images_per_property=<n> "
+                    "or import_budget_monthly=<n>, not \"%s\"\n", args[i]);
+            return EXIT_USAGE;
+        }
+    }
+    return print_one(conn,
+        "UPDATE tenants SET "
+        "images_per_property = COALESCE($2::int, images_per_property), "
+        "import_budget_monthly = COALESCE($3::int, import_budget_monthly) "
+        "WHERE id = $1 RETURNING id AS tenant, name, images_per_property, "
+        "import_budget_monthly", 3, params, "no such tenant", true);
+}
+
+/* Webhooks ------------------------------------------------------------- */
+
+/* http(s)://, printable ASCII without spaces; the worker checks the rest
+ * (the address) on every delivery. */
+static bool
+check_url(const char *url)
+{
+    size_t i, n = strlen(url);
+
+    if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        || n > URL_MAX)
+        goto failed;
+    for (i = 0; i < n; i++)
+        if (url[i] <= ' ' || url[i] >= 0x7f)
+            goto failed;
+    return true;
+
+failed:
+    fprintf(stderr, "media-admin: the URL must be http:// or https://, at "
+            "most %d characters, without spaces\n", URL_MAX);
+    return false;
+}
+
+static bool
+check_secret(const char *secret)
+{
+    size_t i, n = strlen(secret);
+
+    for (i = 0; i < n; i++)
+        if (secret[i] <= ' ' || secret[i] >= 0x7f)
+            break;
+    if (n >= SECRET_MIN && n <= SECRET_MAX && i == n)
+        return true;
+    fprintf(stderr, "media-admin: a secret has %d to %d printable ASCII "
+            "characters, without spaces\n", SECRET_MIN, SECRET_MAX);
+    return false;
+}
+
+/* webhook add <tenant> <url> [--secret <s>]: the secret is generated
+ * (whsec_ + 43 characters) unless given, and printed. */
+static int
+webhook_add(PGconn *conn, char **args, int nargs)
+{
+    char secret[6 + 44 + 1];
+    const char *params[3] = { args[0], args[1], secret };
+
+    if (nargs == 3 || (nargs == 4 && strcmp(args[2], "--secret") != 0)) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!check_id(args[0], "tenant") || !check_url(args[1])
+        || (nargs == 4 && !check_secret(args[3])))
+        return EXIT_USAGE;
+    if (nargs == 4) {
+        params[2] = args[3];
+    } else if (random_token("whsec_", secret, sizeof(secret)) != 0) {
+        fprintf(stderr, "media-admin: cannot generate a secret (OpenSSL)\n");
+        return EXIT_ERROR;
+    }
+    return print_one(conn,
+        "INSERT INTO webhook_endpoints (tenant_id, url, secret) "
+        "SELECT id, $2, $3 FROM tenants WHERE id = $1 "
+        "RETURNING id, tenant_id AS tenant, url, secret",
+        3, params, "no such tenant", true);
+}
+
+static int
+webhook_list(PGconn *conn, char **args, int nargs)
+{
+    const char *params[1] = { nargs > 0 ? args[0] : NULL };
+
+    if (nargs > 0 && !check_id(args[0], "tenant"))
+        return EXIT_USAGE;
+    return print_query(conn,
+        "SELECT e.id, e.tenant_id AS tenant, e.url, "
+        "to_char(e.created_at, 'YYYY-MM-DD HH24:MI:SS') AS created_at, "
+        "to_char(e.disabled_at, 'YYYY-MM-DD HH24:MI:SS') AS removed_at, "
+        "count(v.id) FILTER (WHERE v.state = 'pending') AS pending, "
+        "count(v.id) FILTER (WHERE v.state = 'delivered') AS delivered, "
+        "count(v.id) FILTER (WHERE v.state = 'failed') AS failed "
+        "FROM webhook_endpoints e "
+        "LEFT JOIN webhook_events v ON v.endpoint_id = e.id "
+        "WHERE $1::bigint IS NULL OR e.tenant_id = $1 "
+        "GROUP BY e.id ORDER BY e.id", 1, params);
+}
+
+static int
+webhook_remove(PGconn *conn, char **args, int nargs)
+{
+    const char *params[1] = { args[0] };
+    PGresult *res;
+    int rc = EXIT_ERROR;
+
+    (void) nargs;
+    if (!check_id(args[0], "endpoint"))
+        return EXIT_USAGE;
+    res = query(conn, "SELECT media_webhook_remove($1)", 1, params);
+    if (res == NULL)
+        return EXIT_ERROR;
+    if (PQgetisnull(res, 0, 0)) {
+        fprintf(stderr, "media-admin: no endpoint %s\n", args[0]);
+    } else {
+        printf("endpoint %s removed; %s pending event(s) dropped\n", args[0],
+               PQgetvalue(res, 0, 0));
+        rc = EXIT_OK;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int
+webhook_events(PGconn *conn, char **args, int nargs)
+{
+    static const char *const states[] = {
+        "pending", "delivered", "failed", NULL
+    };
+    const char *params[1] = { nargs > 0 ? args[0] : NULL };
+
+    if (nargs > 0 && !one_of(args[0], states)) {
+        fprintf(stderr, "media-admin: state must be pending, delivered or "
+                "failed\n");
+        return EXIT_USAGE;
+    }
+    return print_query(conn,
+        "SELECT id, tenant_id AS tenant, endpoint_id AS endpoint, event, "
+        "state, attempts, "
+        "to_char(next_at, 'YYYY-MM-DD HH24:MI:SS') AS next_at, "
+        "to_char(delivered_at, 'YYYY-MM-DD HH24:MI:SS') AS delivered_at, "
+        "left(last_error, 60) AS last_error FROM webhook_events "
+        "WHERE $1::text IS NULL OR state = $1 ORDER BY id DESC LIMIT 500",
+        1, params);
+}
+
 static const struct command commands[] = {
     { "tenant", "create", 1, 1, tenant_create },
     { "tenant", "list",   0, 0, tenant_list },
@@ -405,6 +644,12 @@ static const struct command commands[] = {
     { "jobs",   "list",   0, 1, jobs_list },
     { "jobs",   "show",   1, 1, jobs_show },
     { "jobs",   "retry",  1, 1, jobs_retry },
+    { "plan",   "show",   1, 1, plan_show },
+    { "plan",   "set",    2, 3, plan_set },
+    { "webhook", "add",   2, 4, webhook_add },
+    { "webhook", "list",  0, 1, webhook_list },
+    { "webhook", "remove", 1, 1, webhook_remove },
+    { "webhook", "events", 0, 1, webhook_events },
 };
 
 static const struct command *
