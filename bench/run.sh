@@ -186,8 +186,9 @@ bench_get() {
     wrk_run "$GET_CONNECTIONS" "$BENCH/get_media.lua" "$BASE/"
     ours=$WRK
 
-    printf '\\set id random(%s, %s)\nSELECT media_get(%s, :id, %s);\n' \
-        "$lo" "$hi" "$TENANT" "'$files'" >"$WORK/get_media.pgbench"
+    # the lookup the module makes (it writes the JSON itself)
+    printf '\\set id random(%s, %s)\nSELECT * FROM media_file(%s, :id);\n' \
+        "$lo" "$hi" "$TENANT" >"$WORK/get_media.pgbench"
     run_to "$WORK/pgbench.out" pgbench -n -M prepared -c "$GET_CONNECTIONS" -j 1 \
         -T "$DURATION" -f "$WORK/get_media.pgbench" \
         -h 127.0.0.1 -p "$MEDIA_PG_PORT" -U postgres media

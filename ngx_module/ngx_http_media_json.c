@@ -382,3 +382,19 @@ ngx_http_media_invalid_status(ngx_http_request_t *r)
     return (ctx && ctx->invalid_status) ? ctx->invalid_status
                                         : NGX_HTTP_BAD_REQUEST;
 }
+
+
+/* A JSON string of s, or null when s is NULL (a NULL column). */
+u_char *
+ngx_http_media_json_str(u_char *p, ngx_str_t *s)
+{
+    if (s->data == NULL) {
+        return ngx_cpymem(p, "null", 4);
+    }
+
+    *p++ = '"';
+    p = (u_char *) ngx_escape_json(p, s->data, s->len);
+    *p++ = '"';
+
+    return p;
+}

@@ -15,7 +15,7 @@
 
 
 #define NGX_HTTP_MEDIA_PG_MAX_PARAMS  6
-#define NGX_HTTP_MEDIA_PG_MAX_COLS    2
+#define NGX_HTTP_MEDIA_PG_MAX_COLS    8
 
 
 typedef enum {

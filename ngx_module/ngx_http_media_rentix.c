@@ -39,6 +39,10 @@ static ngx_int_t ngx_http_media_rentix_operation(ngx_http_request_t *r,
 static size_t ngx_http_media_sanitize_name(u_char *dst, ngx_str_t *name);
 static ngx_int_t ngx_http_media_rentix_confirm_head(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx, json_t *op);
+static void ngx_http_media_rentix_file_done(ngx_http_request_t *r,
+    ngx_http_media_pg_query_t *q);
+static u_char *ngx_http_media_rentix_variants(u_char *p, u_char *end,
+    ngx_str_t *list, ngx_str_t *base);
 static u_char *ngx_http_media_rentix_id(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx, ngx_int_t *rc);
 static u_char *ngx_http_media_rentix_external(ngx_http_request_t *r,
@@ -65,10 +69,10 @@ static const char  ngx_http_media_bulk_sql[] =
     "SELECT media_bulk($1::bigint, $2::jsonb)";
 
 static const char  ngx_http_media_get_sql[] =
-    "SELECT media_get($1::bigint, $2::bigint, $3)";
+    "SELECT * FROM media_file($1::bigint, $2::bigint)";
 
 static const char  ngx_http_media_get_external_sql[] =
-    "SELECT media_get_external($1::bigint, $2, $3)";
+    "SELECT * FROM media_file_external($1::bigint, $2)";
 
 static const char  ngx_http_media_import_sql[] =
     "SELECT media_upload_from_url($1::bigint, $2, $3)";
@@ -611,20 +615,16 @@ ngx_int_t
 ngx_http_media_rentix_external_op(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx)
 {
-    u_char                      *tenant, *ext, *base;
-    ngx_int_t                    rc;
-    ngx_http_media_main_conf_t  *mcf;
+    u_char     *tenant, *ext;
+    ngx_int_t   rc;
 
     ext = ngx_http_media_rentix_external(r, ctx, &rc);
     if (ext == NULL) {
         return rc;
     }
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
     tenant = ngx_http_media_tenant_param(r, ctx);
-    base = ngx_http_media_cstr(r, &mcf->public_url);
-
-    if (tenant == NULL || base == NULL) {
+    if (tenant == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -634,10 +634,128 @@ ngx_http_media_rentix_external_op(ngx_http_request_t *r,
                                        tenant, ext);
     }
 
-    ctx->null_is_not_found = 1;
+    return ngx_http_media_api_query(r, ctx, ngx_http_media_get_external_sql,
+                                    ngx_http_media_rentix_file_done, 2,
+                                    tenant, ext);
+}
 
-    return ngx_http_media_api_call(r, ctx, ngx_http_media_get_external_sql, 3,
-                                   tenant, ext, base);
+
+/*
+ * The media file structure of the documents, written from the columns of
+ * media_file(): id, external_id, size, content_type, optimization,
+ * blurhash, object_key, variants ("<width> <bytes> <key> ...").
+ */
+static void
+ngx_http_media_rentix_file_done(ngx_http_request_t *r,
+    ngx_http_media_pg_query_t *q)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_str_t                   *v, body;
+    ngx_http_media_main_conf_t  *mcf;
+
+    if (q->status == NGX_HTTP_MEDIA_PG_NO_ROWS) {
+        ngx_http_media_finalize(r, ngx_http_media_send_error(r,
+                                       NGX_HTTP_NOT_FOUND, "File not found",
+                                       "FILE_NOT_FOUND"));
+        return;
+    }
+
+    v = q->value;
+
+    if (q->status != NGX_HTTP_MEDIA_PG_OK || v[0].data == NULL
+        || v[2].data == NULL || v[3].data == NULL || v[4].data == NULL
+        || v[6].data == NULL)
+    {
+        ngx_http_media_finalize(r, ngx_http_media_pg_send_failure(r, q));
+        return;
+    }
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
+
+    /* every variant: its key, the base URL and fixed text */
+    len = sizeof("{\"id\":,\"externalId\":,\"size\":,\"contentType\":\"\","
+                 "\"optimization\":\"\",\"blurhash\":,\"originalUrl\":\"/\","
+                 "\"variants\":[]}")
+          + 2 * 4 + v[0].len + v[2].len + v[3].len + v[4].len
+          + mcf->public_url.len + v[6].len
+          + (v[7].data ? v[7].len + 3 * (sizeof("{\"url\":\"/\","
+                                 "\"variantSize\":\"\",\"size\":},")
+                                 + mcf->public_url.len) : 0);
+
+    if (v[1].data) {
+        len += v[1].len + ngx_escape_json(NULL, v[1].data, v[1].len);
+    }
+
+    if (v[5].data) {
+        len += v[5].len + ngx_escape_json(NULL, v[5].data, v[5].len);
+    }
+
+    body.data = ngx_pnalloc(r->pool, len);
+    if (body.data == NULL) {
+        ngx_http_media_finalize(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = ngx_sprintf(body.data, "{\"id\":%V,\"externalId\":", &v[0]);
+    p = ngx_http_media_json_str(p, &v[1]);
+    p = ngx_sprintf(p, ",\"size\":%V,\"contentType\":\"%V\","
+                    "\"optimization\":\"%V\",\"blurhash\":",
+                    &v[2], &v[3], &v[4]);
+    p = ngx_http_media_json_str(p, &v[5]);
+    p = ngx_sprintf(p, ",\"originalUrl\":\"%V/%V\",\"variants\":[",
+                    &mcf->public_url, &v[6]);
+    p = ngx_http_media_rentix_variants(p, body.data + len, &v[7],
+                                       &mcf->public_url);
+    *p++ = ']';
+    *p++ = '}';
+
+    body.len = p - body.data;
+
+    ngx_http_media_finalize(r, ngx_http_media_send_text(r, NGX_HTTP_OK,
+                                                        &body));
+}
+
+
+/* "128 4074 1/v/7/128.webp 512 ..." as the variants[] array's elements */
+static u_char *
+ngx_http_media_rentix_variants(u_char *p, u_char *end, ngx_str_t *list,
+    ngx_str_t *base)
+{
+    u_char      *s, *last, *field[3];
+    size_t       flen[3];
+    ngx_uint_t   i, n;
+
+    if (list->data == NULL) {
+        return p;
+    }
+
+    s = list->data;
+    last = s + list->len;
+    n = 0;
+
+    while (s < last) {
+        for (i = 0; i < 3; i++) {
+            field[i] = s;
+            while (s < last && *s != ' ') {
+                s++;
+            }
+
+            flen[i] = s - field[i];
+            s++;
+        }
+
+        if (flen[2] == 0) {
+            break;
+        }
+
+        p = ngx_slprintf(p, end, "%s{\"url\":\"%V/%*s\",\"variantSize\":\"%*s\","
+                         "\"size\":%*s}", n++ ? "," : "", base,
+                         flen[2], field[2], flen[0], field[0],
+                         flen[1], field[1]);
+    }
+
+    return p;
 }
 
 
@@ -740,28 +858,22 @@ ngx_http_media_rentix_confirm_head(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_media_rentix_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 {
-    u_char                      *tenant, *id, *base;
-    ngx_int_t                    rc;
-    ngx_http_media_main_conf_t  *mcf;
+    u_char     *tenant, *id;
+    ngx_int_t   rc;
 
     id = ngx_http_media_rentix_id(r, ctx, &rc);
     if (id == NULL) {
         return rc;
     }
 
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
-
     tenant = ngx_http_media_tenant_param(r, ctx);
-    base = ngx_http_media_cstr(r, &mcf->public_url);
-
-    if (tenant == NULL || base == NULL) {
+    if (tenant == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->null_is_not_found = 1;
-
-    return ngx_http_media_api_call(r, ctx, ngx_http_media_get_sql, 3,
-                                   tenant, id, base);
+    return ngx_http_media_api_query(r, ctx, ngx_http_media_get_sql,
+                                    ngx_http_media_rentix_file_done, 2,
+                                    tenant, id);
 }
 
 

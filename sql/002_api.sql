@@ -74,27 +74,28 @@ BEGIN
     RETURN m;
 END $$;
 
--- GET /media/:id, the hot read: one inlinable statement, no exception for
--- a missing file (NULL; the module answers 404 File not found).  Raising
--- and catching costs more than the lookup itself.
+-- GET /media/:id, the hot read: one inlinable statement returning columns;
+-- the module writes the JSON (building it here costs several times the
+-- lookup).  No row for a missing file: the module answers 404.  variants
+-- is "<width> <bytes> <key> ..." (keys hold no spaces).
+CREATE FUNCTION media_file(p_tenant bigint, p_id bigint)
+RETURNS TABLE (id bigint, external_id text, size bigint, content_type text,
+               optimization text, blurhash text, object_key text,
+               variants text)
+LANGUAGE sql STABLE AS $$
+    SELECT m.id, m.external_id, m.size, m.content_type, m.optimization,
+           m.blurhash, m.object_key,
+           (SELECT string_agg(v.variant_size || ' ' || v.size || ' '
+                              || v.object_key, ' ' ORDER BY v.variant_size)
+              FROM media_variants v WHERE v.media_id = m.id)
+      FROM media m WHERE m.id = p_id AND m.tenant_id = p_tenant
+$$;
+
+-- The same document as JSON, for SQL callers and tools.
 CREATE FUNCTION media_get(p_tenant bigint, p_id bigint, p_base text)
 RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT row_to_json(r)::text FROM (SELECT
-        m.id,
-        m.external_id AS "externalId",
-        m.size,
-        m.content_type AS "contentType",
-        m.optimization,
-        m.blurhash,
-        p_base || '/' || m.object_key AS "originalUrl",
-        (SELECT COALESCE('[' || string_agg(row_to_json(x)::text, ','
-                                           ORDER BY x."variantSize"::int)
-                         || ']', '[]')::json
-           FROM (SELECT p_base || '/' || v.object_key AS url,
-                        v.variant_size::text AS "variantSize", v.size
-                   FROM media_variants v WHERE v.media_id = m.id) x)
-            AS variants
-      FROM media m WHERE m.id = p_id AND m.tenant_id = p_tenant) r
+    SELECT media_json(m, p_base)::text FROM media m
+     WHERE m.id = p_id AND m.tenant_id = p_tenant
 $$;
 
 -- Enqueue a job for a media row and wake the workers.  NOTIFY is delivered

@@ -45,10 +45,12 @@ BEGIN
     RETURN m;
 END $$;
 
-CREATE FUNCTION media_get_external(p_tenant bigint, p_external text,
-                                   p_base text)
-RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT media_get(p_tenant, m.id, p_base) FROM media m
+CREATE FUNCTION media_file_external(p_tenant bigint, p_external text)
+RETURNS TABLE (id bigint, external_id text, size bigint, content_type text,
+               optimization text, blurhash text, object_key text,
+               variants text)
+LANGUAGE sql STABLE AS $$
+    SELECT f.* FROM media m, media_file(p_tenant, m.id) f
      WHERE m.tenant_id = p_tenant AND m.external_id = p_external
 $$;
 

@@ -79,6 +79,20 @@ async function tenantOf(request, reply) {
   return k.tenant;
 }
 
+function mediaJson(m) {
+  const variants = [];
+  const f = m.variants ? m.variants.split(' ') : [];
+  for (let i = 0; i + 2 < f.length; i += 3) {
+    variants.push({ url: `${base}/${f[i + 2]}`, variantSize: f[i],
+                    size: Number(f[i + 1]) });
+  }
+  return JSON.stringify({
+    id: Number(m.id), externalId: m.external_id, size: Number(m.size),
+    contentType: m.content_type, optimization: m.optimization,
+    blurhash: m.blurhash, originalUrl: `${base}/${m.object_key}`, variants,
+  });
+}
+
 fastify.get('/api/v1/media/:id', async (request, reply) => {
   let tenant;
   try {
@@ -91,13 +105,18 @@ fastify.get('/api/v1/media/:id', async (request, reply) => {
   if (!/^[1-9][0-9]{0,17}$/.test(id)) {
     return fail(reply, 404, 'File not found', 'FILE_NOT_FOUND');
   }
+  // The same query as the module (media_file), and the JSON written here,
+  // as the module writes it in C.
   try {
     const r = await pool.query({
-      name: 'media_get',
-      text: 'SELECT media_get($1::bigint, $2::bigint, $3) AS body',
-      values: [tenant, id, base],
+      name: 'media_file',
+      text: 'SELECT * FROM media_file($1::bigint, $2::bigint)',
+      values: [tenant, id],
     });
-    return reply.type('application/json').send(r.rows[0].body);
+    if (r.rows.length === 0) {
+      return fail(reply, 404, 'File not found', 'FILE_NOT_FOUND');
+    }
+    return reply.type('application/json').send(mediaJson(r.rows[0]));
   } catch (err) {
     return sqlError(reply, err);
   }
