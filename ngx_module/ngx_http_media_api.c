@@ -518,12 +518,6 @@ ngx_http_media_api_done(ngx_http_request_t *r, ngx_http_media_pg_query_t *q)
         rc = ngx_http_media_send_text(r, ngx_http_media_api_status(ctx, q),
                                       &q->value[0]);
 
-    } else if (ctx->null_is_not_found
-               && (q->status == NGX_HTTP_MEDIA_PG_NO_ROWS
-                   || q->status == NGX_HTTP_MEDIA_PG_OK))
-    {
-        rc = ngx_http_media_send_error(r, NGX_HTTP_NOT_FOUND,
-                                       "File not found", "FILE_NOT_FOUND");
 
     } else {
         rc = ngx_http_media_pg_send_failure(r, q);

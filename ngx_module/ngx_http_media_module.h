@@ -99,7 +99,6 @@ struct ngx_http_media_ctx_s {
     ngx_str_t              args[NGX_HTTP_MEDIA_MAX_ARGS];  /* route's ":" */
     ngx_uint_t             ok_status;  /* status of a successful answer */
     ngx_uint_t             invalid_status;  /* of a validation error */
-    unsigned               null_is_not_found:1;  /* reads: NULL is a 404 */
     void                  *data;       /* the operation's own state */
 
     ngx_array_t           *heads;      /* object keys a confirm names */
