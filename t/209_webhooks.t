@@ -9,12 +9,14 @@
 # admin CLI's webhook and plan commands.
 #
 # Backoff is made short with worker.conf keys (webhook_backoff_base and
-# webhook_backoff_max = 1 s) through scripts/stack.sh's MEDIA_WORKER_EXTRA.
+# webhook_backoff_max = 1 s) through scripts/stack.sh's MEDIA_WORKER_EXTRA,
+# or, with a stack.sh that lacks it, by restarting the worker with them.
 use strict;
 use warnings;
 use Test::More;
 use Digest::SHA qw(hmac_sha256_hex);
 use JSON::PP;
+use POSIX ();
 use Time::HiRes qw(time);
 use MediaTest;
 use RentalotTest;
@@ -22,12 +24,37 @@ use RentalotTest;
 $ENV{MEDIA_WORKER_EXTRA} = "webhook_backoff_base = 1\nwebhook_backoff_max = 1\n"
                          . "webhook_timeout = 5";
 my $t = MediaTest->start(import_allow => '127.0.0.1/32');
+short_backoff() unless MediaTest::slurp($t->dir . '/worker.conf') =~ /^webhook_backoff_base/m;
 like(MediaTest::slurp($t->dir . '/worker.conf'), qr/^webhook_backoff_base = 1$/m,
      'the worker runs with a 1 s webhook backoff');
 my $rx = Receiver->start($t->dir . '/webhooks.log');
 my $tenant = $t->tenant;
 my $JSON = JSON::PP->new->canonical;
 my $iso = '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$';
+
+# A stack.sh without MEDIA_WORKER_EXTRA: add the keys to worker.conf and
+# restart the worker the way stack.sh starts it (its PID file included).
+sub short_backoff {
+    my ($dir, $pidfile) = ($t->dir, $t->dir . '/worker.pid');
+    chomp(my $pid = MediaTest::slurp($pidfile));
+    kill 'TERM', $pid;
+    Time::HiRes::sleep(0.1) while kill 0, $pid;
+    open my $fh, '>>', "$dir/worker.conf" or die "worker.conf: $!";
+    print {$fh} "$ENV{MEDIA_WORKER_EXTRA}\n";
+    close $fh;
+    $pid = fork // die "fork: $!";
+    if (!$pid) {
+        POSIX::setsid();
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>>', "$dir/log/worker.log";
+        open STDERR, '>&', \*STDOUT;
+        exec("$MediaTest::ROOT/backend/media-worker", '-c', "$dir/worker.conf")
+            or POSIX::_exit(127);
+    }
+    open $fh, '>', $pidfile or die "$pidfile: $!";
+    print {$fh} "$pid\n";
+    close $fh;
+}
 
 sub admin_fails {
     my @args = @_;
