@@ -24,6 +24,8 @@ struct key {
 };
 
 static bool check_log_level(const char *value);
+static bool check_storage(const char *value);
+static bool check_on_off(const char *value);
 
 #define STR(name, def, check) \
     { #name, KEY_STRING, offsetof(struct config, name), def, 0, 0, check }
@@ -52,6 +54,15 @@ static const struct key keys[] = {
     INT(webhook_backoff_max, 3600, 1, 7 * 86400),
     INT(webhook_max_attempts, 8, 1, 100),
     STR(log_level, "info", check_log_level),
+    STR(storage, "local", check_storage),
+    STR(s3_endpoint, "", NULL),
+    STR(s3_region, "", NULL),
+    STR(s3_bucket, "", NULL),
+    STR(s3_path_style, "off", check_on_off),
+    STR(s3_credentials_file, "", NULL),
+    INT(store_retries, 3, 1, 10),
+    INT(upload_url_ttl, 1800, 1, 7 * 86400),
+    INT(orphan_margin, 3600, 0, 30 * 86400),
     { NULL, 0, 0, NULL, 0, 0, NULL }
 };
 
@@ -60,6 +71,18 @@ check_log_level(const char *value)
 {
     return strcmp(value, "debug") == 0 || strcmp(value, "info") == 0
         || strcmp(value, "warning") == 0 || strcmp(value, "error") == 0;
+}
+
+static bool
+check_storage(const char *value)
+{
+    return strcmp(value, "local") == 0 || strcmp(value, "s3") == 0;
+}
+
+static bool
+check_on_off(const char *value)
+{
+    return strcmp(value, "on") == 0 || strcmp(value, "off") == 0;
 }
 
 static const struct key *
@@ -177,6 +200,21 @@ set_computed(struct config *cfg, char *err, size_t errlen)
     if (cfg->database == NULL || cfg->store_root == NULL) {
         snprintf(err, errlen, "%s is required",
                  cfg->database == NULL ? "database" : "store_root");
+        return -1;
+    }
+    if (strcmp(cfg->storage, "s3") == 0
+        && (cfg->s3_endpoint[0] == '\0' || cfg->s3_region[0] == '\0'
+            || cfg->s3_bucket[0] == '\0'
+            || cfg->s3_credentials_file[0] == '\0')) {
+        snprintf(err, errlen, "storage = s3 requires s3_endpoint, s3_region, "
+                 "s3_bucket and s3_credentials_file");
+        return -1;
+    }
+    if (strcmp(cfg->storage, "s3") == 0
+        && strncmp(cfg->s3_endpoint, "http://", 7) != 0
+        && strncmp(cfg->s3_endpoint, "https://", 8) != 0) {
+        snprintf(err, errlen, "s3_endpoint must be an http:// or https:// "
+                 "URL");
         return -1;
     }
     if (cfg->worker_id != NULL)

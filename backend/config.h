@@ -33,6 +33,17 @@ struct config {
     int64_t  webhook_backoff_max;       /* cap of the doubling */
     int64_t  webhook_max_attempts;      /* then the event is failed */
     char    *log_level;
+    /* Storage driver (storage.h): with "s3", store_root is only local
+     * scratch space for downloads and originals being optimized. */
+    char    *storage;           /* "local" or "s3" */
+    char    *s3_endpoint;       /* http(s)://host[:port] */
+    char    *s3_region;
+    char    *s3_bucket;
+    char    *s3_path_style;     /* "on": endpoint/bucket/key */
+    char    *s3_credentials_file;   /* two lines: key id, secret */
+    int64_t  store_retries;     /* attempts of a store request in a job */
+    int64_t  upload_url_ttl;    /* seconds, = nginx media_upload_url_ttl */
+    int64_t  orphan_margin;     /* seconds after the TTL before removal */
 };
 
 /* Load path into cfg (defaults first).  On error, writes a one-line reason

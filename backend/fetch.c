@@ -250,11 +250,16 @@ fetch_url(const struct config *cfg, struct fetch *f, const char *url,
 }
 
 int
-fetch_commit(const struct config *cfg, struct fetch *f, const char *key)
+fetch_commit(const struct config *cfg, struct fetch *f, const char *key,
+             const char *content_type)
 {
-    if (storage_commit(cfg->store_root, f->path, f->fd, key) != 0)
+    bool consumed;
+
+    if (store_put_file(cfg, key, f->path, f->fd, content_type,
+                       &consumed) != 0)
         return -1;
-    f->path[0] = '\0';
+    if (consumed)
+        f->path[0] = '\0';
     return 0;
 }
 

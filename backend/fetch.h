@@ -55,8 +55,11 @@ enum job_status fetch_url(const struct config *cfg, struct fetch *f,
                           const char *url, const atomic_bool *cancel,
                           struct job_error *err);
 
-/* Move the fetched file to key in the store; f no longer owns it. */
-int fetch_commit(const struct config *cfg, struct fetch *f, const char *key)
+/* Store the fetched file as key (store_put_file).  With the local store
+ * it is moved there and f no longer owns it (f->path is ""); with s3 it is
+ * PUT and stays f's until fetch_free. */
+int fetch_commit(const struct config *cfg, struct fetch *f, const char *key,
+                 const char *content_type)
     __attribute__((warn_unused_result));
 
 /* Release everything; an uncommitted temporary file is removed. */

@@ -31,6 +31,8 @@ struct job_ctx {
     struct queue_end     end;
     struct fetch         fetch;         /* import */
     json_t              *payload;       /* import */
+    struct store_file    original;      /* the original as a local file */
+    const char          *original_path; /* or this one (a fresh import) */
 };
 
 enum job_status
@@ -52,6 +54,7 @@ job_ctx_free(struct job_ctx *ctx)
     optimize_result_free(&ctx->result);
     fetch_free(&ctx->fetch);
     json_decref(ctx->payload);
+    store_file_release(&ctx->original);
 }
 
 static enum job_status
@@ -62,7 +65,8 @@ store_variants(struct job_ctx *ctx)
 
     for (i = 0; i < OPT_VARIANTS; i++) {
         v = &ctx->result.variants[i];
-        if (storage_put(ctx->cfg->store_root, v->key, v->data, v->bytes) != 0)
+        if (store_put_data(ctx->cfg, v->key, v->data, v->bytes,
+                           "image/webp") != 0)
             return job_error(&ctx->err, JOB_RETRY, "storage_error",
                              "The variant %s could not be stored (%s).",
                              v->key, strerror(errno));
@@ -70,16 +74,40 @@ store_variants(struct job_ctx *ctx)
     return JOB_OK;
 }
 
+/* The original as a local file: the store's own (local), a download (s3),
+ * or the file an import has just fetched. */
+static enum job_status
+open_original(struct job_ctx *ctx, const char **path)
+{
+    if (ctx->original_path != NULL) {
+        *path = ctx->original_path;
+        return JOB_OK;
+    }
+    if (store_get_file(ctx->cfg, ctx->job->object_key,
+                       ctx->cfg->max_file_size, &ctx->original) == 0) {
+        *path = ctx->original.path;
+        return JOB_OK;
+    }
+    if (errno == EINVAL)
+        return job_error(&ctx->err, JOB_FAIL, "internal",
+                         "The file's storage key is not valid.");
+    if (errno == EFBIG)
+        return job_error(&ctx->err, JOB_FAIL, "too_large",
+                         "The file is larger than the limit of %" PRId64
+                         " bytes.", ctx->cfg->max_file_size);
+    return job_error(&ctx->err, JOB_RETRY, "storage_error",
+                     "The original file could not be read (%s).",
+                     strerror(errno));
+}
+
 static enum job_status
 run_optimize(struct job_ctx *ctx)
 {
-    char path[STORAGE_PATH_MAX];
+    const char *path = NULL;
     enum job_status st;
 
-    if (storage_path(ctx->cfg->store_root, ctx->job->object_key, path,
-                     sizeof(path)) != 0)
-        return job_error(&ctx->err, JOB_FAIL, "internal",
-                         "The file's storage key is not valid.");
+    if ((st = open_original(ctx, &path)) != JOB_OK)
+        return st;
     st = optimize_run(ctx->cfg, path, ctx->job->tenant_id,
                       ctx->job->media_id, &ctx->result, &ctx->err);
     if (st == JOB_OK)
@@ -115,10 +143,14 @@ fetch_original(struct job_ctx *ctx, int64_t *size)
         st = optimize_probe(ctx->cfg, ctx->fetch.path, &info, &ctx->err);
     if (st != JOB_OK)
         return st;
-    if (fetch_commit(ctx->cfg, &ctx->fetch, ctx->job->object_key) != 0)
+    if (fetch_commit(ctx->cfg, &ctx->fetch, ctx->job->object_key,
+                     info.content_type) != 0)
         return job_error(&ctx->err, JOB_RETRY, "storage_error",
                          "The download could not be stored (%s).",
                          strerror(errno));
+    /* With s3 the fetched file is still here: optimize reads it. */
+    if (ctx->fetch.path[0] != '\0')
+        ctx->original_path = ctx->fetch.path;
     *size = ctx->fetch.bytes;
     return JOB_OK;
 }
@@ -132,18 +164,15 @@ fetch_original(struct job_ctx *ctx, int64_t *size)
 static enum job_status
 run_import(struct job_ctx *ctx)
 {
-    char path[STORAGE_PATH_MAX];
     enum job_status st;
     int64_t size = 0;
     off_t stored;
 
-    if (storage_path(ctx->cfg->store_root, ctx->job->object_key, path,
-                     sizeof(path)) != 0)
+    if (store_size(ctx->cfg, ctx->job->object_key, &stored) == 0) {
+        size = stored;
+    } else if (errno == EINVAL) {
         return job_error(&ctx->err, JOB_FAIL, "internal",
                          "The file's storage key is not valid.");
-    if (storage_size(ctx->cfg->store_root, ctx->job->object_key,
-                     &stored) == 0) {
-        size = stored;
     } else if (errno != ENOENT) {
         return job_error(&ctx->err, JOB_RETRY, "storage_error",
                          "The store could not be read (%s).",

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "optimize.h"
 #include "queue.h"
+#include "storage.h"
 #include "webhook.h"
 #include "worker.h"
 
@@ -293,6 +294,12 @@ main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
+    if (store_setup(&cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "media-worker: %s\n", err);
+        fetch_shutdown();
+        config_free(&cfg);
+        return 2;
+    }
     log_set_level(strcmp(cfg.log_level, "debug") == 0 ? LOG_DEBUG
                   : strcmp(cfg.log_level, "warning") == 0 ? LOG_WARN
                   : strcmp(cfg.log_level, "error") == 0 ? LOG_ERROR
@@ -324,6 +331,7 @@ failed:
         log_error("could not start (see above)");
     db_close(&l.db);
     fetch_shutdown();
+    store_shutdown();
     curl_global_cleanup();
     if (l.sigfd >= 0)
         close(l.sigfd);

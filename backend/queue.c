@@ -210,6 +210,38 @@ failed:
 }
 
 int
+queue_garbage_return(struct db *db, const char *key)
+{
+    const char *params[1] = { key };
+    PGresult *res;
+
+    res = db_exec(db, "INSERT INTO storage_garbage (object_key) VALUES ($1)",
+                  1, params);
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    return 0;
+}
+
+int
+queue_orphans(struct db *db, int64_t age, int limit)
+{
+    char a[24], lim[16];
+    const char *params[2] = { a, lim };
+    PGresult *res;
+    int n;
+
+    snprintf(a, sizeof(a), "%lld", (long long) age);
+    snprintf(lim, sizeof(lim), "%d", limit);
+    res = db_exec(db, "SELECT media_orphans_collect($1, $2)", 2, params);
+    if (res == NULL)
+        return -1;
+    n = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+int
 queue_garbage(struct db *db, int limit,
               void (*fn)(const char *key, void *arg), void *arg)
 {

@@ -76,4 +76,14 @@ int queue_garbage(struct db *db, int limit,
                   void (*fn)(const char *key, void *arg), void *arg)
     __attribute__((warn_unused_result));
 
+/* Put a key back into storage_garbage (its removal failed for now). */
+int queue_garbage_return(struct db *db, const char *key)
+    __attribute__((warn_unused_result));
+
+/* Unconfirmed uploads older than age seconds, at most limit of them: their
+ * rows go and their objects join storage_garbage (sql/007_orphans.sql).
+ * How many, or -1. */
+int queue_orphans(struct db *db, int64_t age, int limit)
+    __attribute__((warn_unused_result));
+
 #endif

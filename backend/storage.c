@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "s3.h"
 #include "storage.h"
 
 /* nginx (another user) serves what we write. */
@@ -82,8 +84,8 @@ make_parents(const char *root, const char *path)
     return 0;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+storage_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
     ssize_t n;
@@ -128,7 +130,8 @@ storage_put(const char *root, const char *key, const void *data, size_t len)
     fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
         return -1;
-    if (write_all(fd, data, len) != 0 || finish_and_rename(fd, tmp, path) != 0)
+    if (storage_write_all(fd, data, len) != 0
+        || finish_and_rename(fd, tmp, path) != 0)
         goto failed;
     rc = 0;
 
@@ -223,4 +226,109 @@ storage_remove(const char *root, const char *key)
     if (unlink(path) != 0 && errno != ENOENT)
         return -1;
     return 0;
+}
+
+/* --- the driver interface ------------------------------------------------ */
+
+static bool
+is_s3(const struct config *cfg)
+{
+    return strcmp(cfg->storage, "s3") == 0;
+}
+
+int
+store_setup(const struct config *cfg, char *err, size_t errlen)
+{
+    return is_s3(cfg) ? s3_setup(cfg, err, errlen) : 0;
+}
+
+void
+store_shutdown(void)
+{
+    s3_shutdown();
+}
+
+int
+store_get_file(const struct config *cfg, const char *key, int64_t limit,
+               struct store_file *f)
+{
+    int fd;
+
+    f->temp = false;
+    if (!is_s3(cfg))
+        return storage_path(cfg->store_root, key, f->path, sizeof(f->path));
+    fd = storage_temp(cfg->store_root, f->path);
+    if (fd < 0) {
+        f->path[0] = '\0';
+        return -1;
+    }
+    f->temp = true;
+    if (s3_get(cfg, key, fd, limit) != 0) {
+        int saved = errno;
+
+        close(fd);
+        store_file_release(f);
+        errno = saved;
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+void
+store_file_release(struct store_file *f)
+{
+    if (f->temp && f->path[0] != '\0')
+        unlink(f->path);
+    f->temp = false;
+    f->path[0] = '\0';
+}
+
+int
+store_put_data(const struct config *cfg, const char *key, const void *data,
+               size_t len, const char *content_type)
+{
+    if (!is_s3(cfg))
+        return storage_put(cfg->store_root, key, data, len);
+    return s3_put(cfg, key, -1, data, (int64_t) len, content_type);
+}
+
+int
+store_put_file(const struct config *cfg, const char *key,
+               const char *tmp_path, int fd, const char *content_type,
+               bool *consumed)
+{
+    struct stat st;
+
+    *consumed = false;
+    if (!is_s3(cfg)) {
+        if (storage_commit(cfg->store_root, tmp_path, fd, key) != 0)
+            return -1;
+        *consumed = true;
+        return 0;
+    }
+    if (fstat(fd, &st) != 0)
+        return -1;
+    return s3_put(cfg, key, fd, NULL, (int64_t) st.st_size, content_type);
+}
+
+int
+store_size(const struct config *cfg, const char *key, off_t *size)
+{
+    int64_t n;
+
+    if (!is_s3(cfg))
+        return storage_size(cfg->store_root, key, size);
+    if (s3_head(cfg, key, &n) != 0)
+        return -1;
+    *size = (off_t) n;
+    return 0;
+}
+
+int
+store_delete(const struct config *cfg, const char *key)
+{
+    if (!is_s3(cfg))
+        return storage_remove(cfg->store_root, key);
+    return s3_delete(cfg, key);
 }

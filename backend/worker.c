@@ -82,14 +82,23 @@ current_generation(struct pool *pool, uint64_t *gen)
     return go;
 }
 
+struct garbage {
+    const struct config *cfg;
+    struct db           *db;
+};
+
+/* A removal that failed for now (the store is down: EAGAIN) goes back to
+ * the table for a later pass; the key is not forgotten. */
 static void
 remove_garbage(const char *key, void *arg)
 {
-    const struct config *cfg = arg;
+    struct garbage *g = arg;
 
-    if (storage_remove(cfg->store_root, key) != 0)
-        log_warn("could not remove %s from storage: %s", key,
-                 strerror(errno));
+    if (store_delete(g->cfg, key) == 0)
+        return;
+    log_warn("could not remove %s from storage: %s", key, strerror(errno));
+    if (errno == EAGAIN && queue_garbage_return(g->db, key) != 0)
+        log_warn("%s could not be queued for removal again", key);
 }
 
 /*
@@ -103,12 +112,23 @@ collect_garbage(struct pool_slot *slot, struct db *db)
 {
     static int64_t next_sweep;
     const struct config *cfg = slot->pool->cfg;
+    struct garbage g = { cfg, db };
     int n;
 
     if (slot->index != 0)
         return;
-    if (queue_garbage(db, GARBAGE_BATCH, remove_garbage, (void *) cfg) < 0)
+    if (queue_garbage(db, GARBAGE_BATCH, remove_garbage, &g) < 0)
         log_warn("storage garbage collection failed; will try again");
+    /* Presigned uploads never confirmed, once their URL has expired (and
+     * a margin for a confirm in flight): into storage_garbage, emptied on
+     * the next pass. */
+    n = queue_orphans(db, cfg->upload_url_ttl + cfg->orphan_margin,
+                      GARBAGE_BATCH);
+    if (n > 0) {
+        log_info("%d unconfirmed upload(s) expired; removing them", n);
+        if (queue_garbage(db, GARBAGE_BATCH, remove_garbage, &g) < 0)
+            log_warn("storage garbage collection failed; will try again");
+    }
     if (now_ms() < next_sweep)
         return;
     next_sweep = now_ms() + SWEEP_INTERVAL_MS;
