@@ -11,6 +11,11 @@
 #   MEDIA_NGINX_WORKERS [2]  MEDIA_AUTH_TTL [30s]  MEDIA_UPLOAD_TTL [30m]
 #   MEDIA_IMPORT_ALLOW []  MEDIA_WORKER_CONCURRENCY [2]
 #   MEDIA_LOGLEVEL [notice]  MEDIA_PG_EXTRA_OPTS [] (e.g. "-c fsync=off")
+#   MEDIA_STORAGE [local] or s3, with MEDIA_S3_ENDPOINT, MEDIA_S3_REGION
+#   [us-east-1], MEDIA_S3_BUCKET, MEDIA_S3_PATH_STYLE [on],
+#   MEDIA_S3_CREDENTIALS (a file: key id, secret) for nginx and the worker
+#   MEDIA_PUBLIC_URL [/files/ of nginx; <endpoint>/<bucket> with s3]
+#   MEDIA_WORKER_EXTRA [] more worker.conf lines ("key = value\n...")
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +28,17 @@ UPLOAD_TTL=${MEDIA_UPLOAD_TTL:-30m}
 IMPORT_ALLOW=${MEDIA_IMPORT_ALLOW:-}
 CONCURRENCY=${MEDIA_WORKER_CONCURRENCY:-2}
 LOGLEVEL=${MEDIA_LOGLEVEL:-notice}
+STORAGE=${MEDIA_STORAGE:-local}
+S3_ENDPOINT=${MEDIA_S3_ENDPOINT:-}
+S3_REGION=${MEDIA_S3_REGION:-us-east-1}
+S3_BUCKET=${MEDIA_S3_BUCKET:-}
+S3_PATH_STYLE=${MEDIA_S3_PATH_STYLE:-on}
+S3_CREDENTIALS=${MEDIA_S3_CREDENTIALS:-}
+if [ "$STORAGE" = s3 ]; then
+    PUBLIC_URL=${MEDIA_PUBLIC_URL:-$S3_ENDPOINT/$S3_BUCKET}
+else
+    PUBLIC_URL=${MEDIA_PUBLIC_URL:-http://127.0.0.1:$PORT/files}
+fi
 
 NGINX=/usr/sbin/nginx
 MODULE=$ROOT/build/ngx_http_media_module.so
@@ -75,11 +91,34 @@ write_nginx_conf() {
     for kv in "MODULE=$MODULE" "USER=$user" "WORKERS=$WORKERS" \
               "DAEMON=$daemon" "VAR=$VAR" "LOGLEVEL=$LOGLEVEL" \
               "PGCONN=$PGCONN" "PORT=$PORT" "AUTH_TTL=$AUTH_TTL" \
-              "UPLOAD_TTL=$UPLOAD_TTL"; do
+              "UPLOAD_TTL=$UPLOAD_TTL" "PUBLIC_URL=$PUBLIC_URL" \
+              "STORAGE=$(storage_directives)"; do
         subst+=(-e "s|@${kv%%=*}@|$(sed_escape "${kv#*=}")|g")
     done
     sed "${subst[@]}" "$ROOT/conf/nginx.conf.in" >"$VAR/nginx.conf.new"
     mv "$VAR/nginx.conf.new" "$VAR/nginx.conf"
+}
+
+# nginx's s3 directives, on one line (empty with the local store).
+storage_directives() {
+    [ "$STORAGE" = s3 ] || return 0
+    printf 'media_storage s3; media_s3_endpoint %s; media_s3_region %s; ' \
+        "$S3_ENDPOINT" "$S3_REGION"
+    printf 'media_s3_bucket %s; media_s3_path_style %s; ' \
+        "$S3_BUCKET" "$S3_PATH_STYLE"
+    printf 'media_s3_credentials_file %s;' "$S3_CREDENTIALS"
+}
+
+# An nginx time (30m, 1h, 45s, 2d) in seconds, for the worker.
+seconds() {
+    local v=$1
+    case "$v" in
+    *d) echo $(( ${v%d} * 86400 )) ;;
+    *h) echo $(( ${v%h} * 3600 )) ;;
+    *m) echo $(( ${v%m} * 60 )) ;;
+    *s) echo "${v%s}" ;;
+    *)  echo "$v" ;;
+    esac
 }
 
 write_worker_conf() {
@@ -89,7 +128,20 @@ database = $PGCONN
 store_root = $VAR/store
 concurrency = $CONCURRENCY
 import_allow = $IMPORT_ALLOW
+upload_url_ttl = $(seconds "$UPLOAD_TTL")
 EOF
+    if [ "$STORAGE" = s3 ]; then
+        cat >>"$VAR/worker.conf.new" <<EOF
+storage = s3
+s3_endpoint = $S3_ENDPOINT
+s3_region = $S3_REGION
+s3_bucket = $S3_BUCKET
+s3_path_style = $S3_PATH_STYLE
+s3_credentials_file = $S3_CREDENTIALS
+EOF
+    fi
+    [ -z "${MEDIA_WORKER_EXTRA:-}" ] ||
+        printf '%b\n' "$MEDIA_WORKER_EXTRA" >>"$VAR/worker.conf.new"
     mv "$VAR/worker.conf.new" "$VAR/worker.conf"
 }
 

@@ -33,7 +33,7 @@ our %VARS;                  # substituted as $name in the data blocks
 my $STACK;                  # the one stack of this test file, stopped at END
 
 # MediaTest->start(%opt): workers, auth_ttl, upload_ttl, import_allow,
-# concurrency, loglevel.  Fails the file (and stops what started) if the
+# concurrency, loglevel, env (more MEDIA_* variables for scripts/stack.sh).  Fails the file (and stops what started) if the
 # stack does not come up.
 sub start {
     my ($class, %opt) = @_;
@@ -75,6 +75,7 @@ sub env {
         MEDIA_LOGLEVEL           => $o->{loglevel} // 'info',
         MEDIA_PG_EXTRA_OPTS      => '-c fsync=off -c synchronous_commit=off '
                                   . '-c full_page_writes=off',
+        %{ $o->{env} || {} },   # more scripts/stack.sh settings
     );
 }
 
