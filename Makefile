@@ -81,6 +81,7 @@ stop:
 
 test: deps all
 	$(MAKE) unit
+	t/sdk/check.sh
 	t/s3/setup.sh
 	prove -I t/lib -r t/
 
