@@ -16,6 +16,12 @@
 #   MEDIA_S3_CREDENTIALS (a file: key id, secret) for nginx and the worker
 #   MEDIA_PUBLIC_URL [/files/ of nginx; <endpoint>/<bucket> with s3]
 #   MEDIA_WORKER_EXTRA [] more worker.conf lines ("key = value\n...")
+#   MEDIA_EDGES [1] nginx instances: the first on MEDIA_PORT, the others on
+#   MEDIA_EDGE_PORTS (comma list) [MEDIA_PORT+1, +2, ...]; edge n > 1 has
+#   its own nginx-n.conf, nginx-n.pid and log/nginx-n-{error,access}.log,
+#   and the same store, database and sign.key.
+#   MEDIA_WORKERS [1] worker processes (worker.pid, worker-2.pid ... and
+#   log/worker.log, log/worker-2.log ...), one worker.conf.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,11 +40,9 @@ S3_REGION=${MEDIA_S3_REGION:-us-east-1}
 S3_BUCKET=${MEDIA_S3_BUCKET:-}
 S3_PATH_STYLE=${MEDIA_S3_PATH_STYLE:-on}
 S3_CREDENTIALS=${MEDIA_S3_CREDENTIALS:-}
-if [ "$STORAGE" = s3 ]; then
-    PUBLIC_URL=${MEDIA_PUBLIC_URL:-$S3_ENDPOINT/$S3_BUCKET}
-else
-    PUBLIC_URL=${MEDIA_PUBLIC_URL:-http://127.0.0.1:$PORT/files}
-fi
+EDGES=${MEDIA_EDGES:-1}
+EDGE_PORTS=${MEDIA_EDGE_PORTS:-}
+NWORKERS=${MEDIA_WORKERS:-1}
 
 NGINX=/usr/sbin/nginx
 MODULE=$ROOT/build/ngx_http_media_module.so
@@ -49,6 +53,57 @@ STOP_WAIT=15            # seconds each process gets to exit after SIGTERM
 
 say() { echo "stack: $*"; }
 die() { echo "stack: $*" >&2; exit 1; }
+
+is_count() { case "$1" in ''|*[!0-9]*|0*) return 1 ;; esac; }
+
+# "" for instance 1 (the historic file names), "-n" for instance n.
+sfx() { [ "$1" -eq 1 ] || echo "-$1"; }
+
+# The port of edge n: MEDIA_PORT, then MEDIA_EDGE_PORTS, then MEDIA_PORT+n-1.
+edge_port() {
+    local n=$1 ports
+    [ "$n" -eq 1 ] && { echo "$PORT"; return; }
+    IFS=, read -ra ports <<<"$EDGE_PORTS"
+    echo "${ports[n - 2]:-$((PORT + n - 1))}"
+}
+
+# Every edge listens with reuseport: a port given twice would not fail to
+# bind, it would silently share, so refuse it here.
+check_counts() {
+    local n p seen=" "
+    is_count "$EDGES" || die "MEDIA_EDGES must be a number from 1: $EDGES"
+    is_count "$NWORKERS" || die "MEDIA_WORKERS must be a number from 1: $NWORKERS"
+    for ((n = 1; n <= EDGES; n++)); do
+        p=$(edge_port "$n")
+        is_count "$p" || die "bad edge port '$p' (MEDIA_EDGE_PORTS=$EDGE_PORTS)"
+        case "$seen" in *" $p "*) die "edge port $p given twice" ;; esac
+        seen="$seen$p "
+    done
+}
+
+# 1 .. N for <prefix>-N.pid: the configured count, or more when PID files
+# of more instances are present (started with a larger MEDIA_EDGES or
+# MEDIA_WORKERS), so that stop and status find them all.
+instances() {
+    local prefix=$1 n=$2 f i
+    for f in "$VAR/$prefix"-*.pid; do
+        i=${f##*/"$prefix"-}
+        i=${i%.pid}
+        is_count "$i" || continue
+        [ "$i" -gt "$n" ] && n=$i
+    done
+    seq 1 "$n"
+}
+
+public_url() {
+    if [ -n "${MEDIA_PUBLIC_URL:-}" ]; then
+        echo "$MEDIA_PUBLIC_URL"
+    elif [ "$STORAGE" = s3 ]; then
+        echo "$S3_ENDPOINT/$S3_BUCKET"
+    else
+        echo "http://127.0.0.1:$1/files"
+    fi
+}
 
 # The PID in <file> if that process is alive and runs <program>, so that a
 # stale PID file never makes us signal an unrelated process.
@@ -83,20 +138,31 @@ stop_pid() {
 # sed replacement text: escape the delimiter, & and backslashes.
 sed_escape() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
 
+# nginx<sfx>.conf of edge n: its port (listen, media_upload_url, the
+# default media_public_url), its PID file and logs.
 write_nginx_conf() {
-    local daemon=$1 user=""
+    local daemon=$1 n=$2 user="" s port
+    s=$(sfx "$n")
+    port=$(edge_port "$n")
     [ "$(id -u)" -eq 0 ] && user="user root;"
     local -a subst=()
-    local kv
+    local kv f
+    if [ -n "$s" ]; then
+        for f in nginx.pid log/nginx-error.log log/nginx-access.log; do
+            subst+=(-e "s|@VAR@/$f|@VAR@/${f/nginx/nginx$s}|")
+        done
+    fi
     for kv in "MODULE=$MODULE" "USER=$user" "WORKERS=$WORKERS" \
               "DAEMON=$daemon" "VAR=$VAR" "LOGLEVEL=$LOGLEVEL" \
-              "PGCONN=$PGCONN" "PORT=$PORT" "AUTH_TTL=$AUTH_TTL" \
-              "UPLOAD_TTL=$UPLOAD_TTL" "PUBLIC_URL=$PUBLIC_URL" \
+              "PGCONN=$PGCONN" "PORT=$port" "AUTH_TTL=$AUTH_TTL" \
+              "UPLOAD_TTL=$UPLOAD_TTL" "PUBLIC_URL=$(public_url "$port")" \
               "STORAGE=$(storage_directives)"; do
         subst+=(-e "s|@${kv%%=*}@|$(sed_escape "${kv#*=}")|g")
     done
-    sed "${subst[@]}" "$ROOT/conf/nginx.conf.in" >"$VAR/nginx.conf.new"
-    mv "$VAR/nginx.conf.new" "$VAR/nginx.conf"
+    sed "${subst[@]}" "$ROOT/conf/nginx.conf.in" >"$VAR/nginx$s.conf.new"
+    grep -q "^pid .*/nginx$s\.pid;" "$VAR/nginx$s.conf.new" ||
+        die "conf/nginx.conf.in: no pid line for edge $n"
+    mv "$VAR/nginx$s.conf.new" "$VAR/nginx$s.conf"
 }
 
 # nginx's s3 directives, on one line (empty with the local store).
@@ -188,34 +254,49 @@ create_dev_key() {
 }
 
 check_nginx_conf() {
-    local out
-    if ! out=$("$NGINX" -t -p "$VAR" -c "$VAR/nginx.conf" 2>&1); then
+    local out conf=$VAR/nginx$(sfx "$1").conf
+    if ! out=$("$NGINX" -t -p "$VAR" -c "$conf" 2>&1); then
         echo "$out" >&2
-        die "bad nginx configuration in $VAR/nginx.conf (above)"
+        die "bad nginx configuration in $conf (above)"
     fi
 }
 
-# Until nginx answers on its port, at most 10 s.
+# Until nginx answers on port $1, at most 10 s.
 wait_http() {
     local i
     for ((i = 0; i < 100; i++)); do
-        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" && return 0
+        curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" && return 0
         sleep 0.1
     done
     return 1
 }
 
+wait_edges() {
+    local n
+    for ((n = 1; n <= EDGES; n++)); do
+        wait_http "$(edge_port "$n")" ||
+            die "nginx does not answer on port $(edge_port "$n")"
+    done
+}
+
 start_worker() {
+    local s
+    s=$(sfx "$1")
     [ -x "$WORKER" ] || die "$WORKER is missing (make backend)"
     # setsid: the worker must not die with the terminal that ran `make start`.
     setsid "$WORKER" -c "$VAR/worker.conf" </dev/null \
-        >>"$VAR/log/worker.log" 2>&1 &
-    echo $! >"$VAR/worker.pid"
+        >>"$VAR/log/worker$s.log" 2>&1 &
+    echo $! >"$VAR/worker$s.pid"
     sleep 0.2
-    if ! live_pid "$VAR/worker.pid" media-worker >/dev/null; then
-        tail -n 20 "$VAR/log/worker.log" >&2
-        die "the worker exited at once (log above)"
+    if ! live_pid "$VAR/worker$s.pid" media-worker >/dev/null; then
+        tail -n 20 "$VAR/log/worker$s.log" >&2
+        die "worker $1 exited at once (log above)"
     fi
+}
+
+start_workers() {
+    local n
+    for ((n = 1; n <= NWORKERS; n++)); do start_worker "$n"; done
 }
 
 # Everything but nginx's own start, which differs between start and run.
@@ -225,19 +306,32 @@ bring_up() {
     start_pg
     create_dev_key
     write_worker_conf
-    write_nginx_conf "$daemon"
-    check_nginx_conf
+    local n
+    for ((n = 1; n <= EDGES; n++)); do
+        write_nginx_conf "$daemon" "$n"
+        check_nginx_conf "$n"
+    done
 }
 
 announce() {
-    say "http://127.0.0.1:$PORT/  (API key in $VAR/dev-api-key, logs in $VAR/log)"
+    local n
+    for ((n = 1; n <= EDGES; n++)); do
+        say "http://127.0.0.1:$(edge_port "$n")/  (API key in $VAR/dev-api-key, logs in $VAR/log)"
+    done
+    [ "$NWORKERS" -eq 1 ] || say "$NWORKERS workers"
 }
 
 refuse_if_running() {
-    if live_pid "$VAR/nginx.pid" nginx >/dev/null ||
-       live_pid "$VAR/worker.pid" media-worker >/dev/null; then
-        die "already running (scripts/stack.sh stop first)"
-    fi
+    local n
+    for n in $(instances nginx "$EDGES"); do
+        live_pid "$VAR/nginx$(sfx "$n").pid" nginx >/dev/null &&
+            die "already running (scripts/stack.sh stop first)"
+    done
+    for n in $(instances worker "$NWORKERS"); do
+        live_pid "$VAR/worker$(sfx "$n").pid" media-worker >/dev/null &&
+            die "already running (scripts/stack.sh stop first)"
+    done
+    return 0
 }
 
 # On any failure while starting (set -e or die), stop what already started.
@@ -253,9 +347,13 @@ cmd_start() {
     refuse_if_running
     stop_on_failure
     bring_up on
-    "$NGINX" -p "$VAR" -c "$VAR/nginx.conf" || die "nginx did not start"
-    start_worker
-    wait_http || die "nginx does not answer on port $PORT"
+    local n
+    for ((n = 1; n <= EDGES; n++)); do
+        "$NGINX" -p "$VAR" -c "$VAR/nginx$(sfx "$n").conf" ||
+            die "nginx (edge $n) did not start"
+    done
+    start_workers
+    wait_edges
     trap - EXIT
     announce
 }
@@ -266,16 +364,22 @@ cmd_run() {
     refuse_if_running
     stop_on_failure
     bring_up off
-    "$NGINX" -p "$VAR" -c "$VAR/nginx.conf" &
-    local nginx_pid=$!
-    start_worker
-    wait_http || die "nginx does not answer on port $PORT"
+    local n pids=()
+    for ((n = 1; n <= EDGES; n++)); do
+        "$NGINX" -p "$VAR" -c "$VAR/nginx$(sfx "$n").conf" &
+        pids+=($!)
+    done
+    start_workers
+    for ((n = 1; n <= NWORKERS; n++)); do
+        pids+=("$(cat "$VAR/worker$(sfx "$n").pid")")
+    done
+    wait_edges
     trap - EXIT
     trap 'echo; run_exit 0' INT TERM
     announce
     say "running in the foreground; Ctrl-C stops everything"
     local rc=0
-    wait -n "$nginx_pid" "$(cat "$VAR/worker.pid")" || rc=$?
+    wait -n "${pids[@]}" || rc=$?
     say "a process exited (status $rc); stopping the rest"
     run_exit 1
 }
@@ -287,15 +391,21 @@ run_exit() {
 }
 
 cmd_stop() {
-    local pid
-    if pid=$(live_pid "$VAR/worker.pid" media-worker); then
-        stop_pid "$pid" worker
-    fi
-    rm -f "$VAR/worker.pid"
-    if pid=$(live_pid "$VAR/nginx.pid" nginx); then
-        stop_pid "$pid" nginx
-    fi
-    rm -f "$VAR/nginx.pid"
+    local pid n f
+    for n in $(instances worker "$NWORKERS"); do
+        f=$VAR/worker$(sfx "$n").pid
+        if pid=$(live_pid "$f" media-worker); then
+            stop_pid "$pid" "worker $n"
+        fi
+        rm -f "$f"
+    done
+    for n in $(instances nginx "$EDGES"); do
+        f=$VAR/nginx$(sfx "$n").pid
+        if pid=$(live_pid "$f" nginx); then
+            stop_pid "$pid" "nginx (edge $n)"
+        fi
+        rm -f "$f"
+    done
     if pg_running; then
         "$ROOT/scripts/pg.sh" stop "$VAR/pg" "$PG_PORT" \
             || die "PostgreSQL did not stop; see $VAR/pg/server.log"
@@ -310,18 +420,29 @@ cmd_status() {
     else
         say "postgres not running"; rc=1
     fi
-    if pid=$(live_pid "$VAR/nginx.pid" nginx); then
-        say "nginx running (pid $pid, http://127.0.0.1:$PORT/)"
-    else
-        say "nginx not running"; rc=1
-    fi
-    if pid=$(live_pid "$VAR/worker.pid" media-worker); then
-        say "worker running (pid $pid)"
-    else
-        say "worker not running"; rc=1
-    fi
+    local n name
+    for n in $(instances nginx "$EDGES"); do
+        name=nginx
+        [ "$n" -eq 1 ] || name="nginx (edge $n)"
+        if pid=$(live_pid "$VAR/nginx$(sfx "$n").pid" nginx); then
+            say "$name running (pid $pid, http://127.0.0.1:$(edge_port "$n")/)"
+        else
+            say "$name not running"; rc=1
+        fi
+    done
+    for n in $(instances worker "$NWORKERS"); do
+        name=worker
+        [ "$n" -eq 1 ] || name="worker $n"
+        if pid=$(live_pid "$VAR/worker$(sfx "$n").pid" media-worker); then
+            say "$name running (pid $pid)"
+        else
+            say "$name not running"; rc=1
+        fi
+    done
     return $rc
 }
+
+check_counts
 
 case "${1:-}" in
 run)    cmd_run ;;
