@@ -44,7 +44,7 @@ $(NGX_OBJS)/Makefile: config | $(NGX_SRC)
 
 $(MODULE_SO): $(NGX_OBJS)/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -f $(NGX_OBJS)/Makefile -C $(NGX_TREE) modules
-	cp $(NGX_OBJS)/ngx_http_media_module.so $@
+	cp $(NGX_OBJS)/ngx_http_media_module.so $@.tmp && mv -f $@.tmp $@
 
 $(NGX_SRC):
 	@scripts/deps.sh

@@ -283,6 +283,65 @@ ngx_http_media_init_main_conf(ngx_conf_t *cf, void *conf)
 }
 
 
+/*
+ * A small file of secrets read at configuration time: min to max bytes,
+ * NUL-terminated in cf->pool.  A bad one stops nginx from starting.
+ */
+ngx_int_t
+ngx_http_media_read_conf_file(ngx_conf_t *cf, ngx_str_t *path, size_t min,
+    size_t max, ngx_str_t *out)
+{
+    u_char           *buf;
+    ssize_t           n;
+    ngx_str_t         name;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    name = *path;
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &name);
+        return NGX_ERROR;
+    }
+
+    buf = NULL;
+    n = -1;
+
+    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
+        && ngx_file_size(&fi) >= (off_t) min
+        && ngx_file_size(&fi) <= (off_t) max)
+    {
+        buf = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
+        if (buf) {
+            n = ngx_read_file(&file, buf, ngx_file_size(&fi), 0);
+        }
+    }
+
+    ngx_close_file(file.fd);
+
+    if (buf == NULL || n != ngx_file_size(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" must be a readable "
+                           "file of %uz to %uz bytes", &name, min, max);
+        return NGX_ERROR;
+    }
+
+    buf[n] = '\0';
+    out->data = buf;
+    out->len = n;
+
+    return NGX_OK;
+}
+
+
 /* Base URLs are kept without a trailing slash: "<base>/<key>". */
 static char *
 ngx_http_media_trim_url(ngx_conf_t *cf, ngx_str_t *url, const char *directive)

@@ -114,6 +114,10 @@ struct ngx_http_media_ctx_s {
 extern ngx_module_t  ngx_http_media_module;
 
 
+ngx_int_t ngx_http_media_read_conf_file(ngx_conf_t *cf, ngx_str_t *path,
+    size_t min, size_t max, ngx_str_t *out);
+
+
 /* rc as nginx expects it: NGX_HTTP_MEDIA_SENT becomes NGX_OK */
 static ngx_inline ngx_int_t
 ngx_http_media_rc(ngx_int_t rc)

@@ -34,6 +34,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_media_rentalot_begin(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx, ngx_uint_t body);
+static ngx_int_t ngx_http_media_rentalot_start(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, ngx_uint_t body, u_char **id);
 static u_char *ngx_http_media_rentalot_property(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx, ngx_int_t *rc);
 static ngx_int_t ngx_http_media_rentalot_items(ngx_http_request_t *r,
@@ -148,13 +150,8 @@ ngx_http_media_property_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
     const char                  *sql;
     ngx_http_media_main_conf_t  *mcf;
 
-    rc = ngx_http_media_rentalot_begin(r, ctx, 0);
+    rc = ngx_http_media_rentalot_start(r, ctx, 0, &id);
     if (rc != NGX_OK) {
-        return rc;
-    }
-
-    id = ngx_http_media_rentalot_property(r, ctx, &rc);
-    if (id == NULL) {
         return rc;
     }
 
@@ -185,13 +182,8 @@ ngx_http_media_images_presign(ngx_http_request_t *r,
     ngx_int_t                  rc;
     ngx_http_media_presign_t  *ps;
 
-    rc = ngx_http_media_rentalot_begin(r, ctx, 1);
+    rc = ngx_http_media_rentalot_start(r, ctx, 1, &id);
     if (rc != NGX_OK) {
-        return rc;
-    }
-
-    id = ngx_http_media_rentalot_property(r, ctx, &rc);
-    if (id == NULL) {
         return rc;
     }
 
@@ -371,13 +363,8 @@ ngx_http_media_images_confirm(ngx_http_request_t *r,
     ngx_uint_t   batch;
     ngx_http_media_main_conf_t  *mcf;
 
-    rc = ngx_http_media_rentalot_begin(r, ctx, 1);
+    rc = ngx_http_media_rentalot_start(r, ctx, 1, &id);
     if (rc != NGX_OK) {
-        return rc;
-    }
-
-    id = ngx_http_media_rentalot_property(r, ctx, &rc);
-    if (id == NULL) {
         return rc;
     }
 
@@ -499,13 +486,8 @@ ngx_http_media_images_import(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
     ngx_int_t   rc;
     ngx_str_t   url;
 
-    rc = ngx_http_media_rentalot_begin(r, ctx, 1);
+    rc = ngx_http_media_rentalot_start(r, ctx, 1, &id);
     if (rc != NGX_OK) {
-        return rc;
-    }
-
-    id = ngx_http_media_rentalot_property(r, ctx, &rc);
-    if (id == NULL) {
         return rc;
     }
 
@@ -549,13 +531,8 @@ ngx_http_media_import_poll(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
     ngx_int_t                    rc;
     ngx_http_media_main_conf_t  *mcf;
 
-    rc = ngx_http_media_rentalot_begin(r, ctx, 0);
+    rc = ngx_http_media_rentalot_start(r, ctx, 0, &id);
     if (rc != NGX_OK) {
-        return rc;
-    }
-
-    id = ngx_http_media_rentalot_property(r, ctx, &rc);
-    if (id == NULL) {
         return rc;
     }
 
@@ -607,13 +584,8 @@ ngx_http_media_rentalot_ids(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
     json_t     *items, *v;
     ngx_int_t   rc;
 
-    rc = ngx_http_media_rentalot_begin(r, ctx, 1);
+    rc = ngx_http_media_rentalot_start(r, ctx, 1, &id);
     if (rc != NGX_OK) {
-        return rc;
-    }
-
-    id = ngx_http_media_rentalot_property(r, ctx, &rc);
-    if (id == NULL) {
         return rc;
     }
 
@@ -660,6 +632,24 @@ ngx_http_media_rentalot_begin(ngx_http_request_t *r,
     rc = ngx_http_media_read_json(r, &ctx->body);
 
     return ctx->body ? NGX_OK : rc;
+}
+
+
+/* Reads the body if any, and the property id of the route. */
+static ngx_int_t
+ngx_http_media_rentalot_start(ngx_http_request_t *r,
+    ngx_http_media_ctx_t *ctx, ngx_uint_t body, u_char **id)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_media_rentalot_begin(r, ctx, body);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    *id = ngx_http_media_rentalot_property(r, ctx, &rc);
+
+    return *id ? NGX_OK : rc;
 }
 
 

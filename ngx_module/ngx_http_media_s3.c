@@ -107,57 +107,30 @@ static ngx_int_t
 ngx_http_media_s3_read_credentials(ngx_conf_t *cf,
     ngx_http_media_main_conf_t *mcf, ngx_str_t *id, ngx_str_t *secret)
 {
-    u_char           *buf, *p, *last;
-    ssize_t           n;
-    ngx_str_t         name;
-    ngx_file_t        file;
-    ngx_file_info_t   fi;
+    u_char     *p, *last;
+    ngx_str_t   text;
 
-    name = mcf->s3_credentials;
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = name;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &name);
-        return NGX_ERROR;
-    }
-
-    buf = NULL;
-    n = 0;
-
-    if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
-        && ngx_file_size(&fi) > 0 && ngx_file_size(&fi) < 4096)
+    if (ngx_http_media_read_conf_file(cf, &mcf->s3_credentials, 3, 4095,
+                                      &text)
+        != NGX_OK)
     {
-        buf = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
-        if (buf) {
-            n = ngx_read_file(&file, buf, ngx_file_size(&fi), 0);
-        }
+        return NGX_ERROR;
     }
 
-    ngx_close_file(file.fd);
+    last = text.data + text.len;
 
-    if (buf == NULL || n <= 0) {
-        goto invalid;
-    }
-
-    last = buf + n;
-    *last = '\0';
-
-    id->data = buf;
-    p = ngx_strlchr(buf, last, '\n');
+    id->data = text.data;
+    p = ngx_strlchr(text.data, last, '\n');
     if (p == NULL) {
         goto invalid;
     }
 
+    id->len = p - id->data;
     *p++ = '\0';
-    id->len = ngx_strlen(buf);
+
+    if (id->len && id->data[id->len - 1] == '\r') {
+        id->data[--id->len] = '\0';
+    }
 
     secret->data = p;
     while (p < last && *p != '\n' && *p != '\r') {
@@ -167,10 +140,6 @@ ngx_http_media_s3_read_credentials(ngx_conf_t *cf,
     *p = '\0';
     secret->len = p - secret->data;
 
-    if (id->len && id->data[id->len - 1] == '\r') {
-        id->data[--id->len] = '\0';
-    }
-
     if (id->len > 0 && secret->len > 0) {
         return NGX_OK;
     }
@@ -179,7 +148,7 @@ invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "media_s3_credentials_file "
                        "\"%V\" must hold the access key id and the secret "
-                       "on two lines", &name);
+                       "on two lines", &mcf->s3_credentials);
     return NGX_ERROR;
 }
 

@@ -30,11 +30,7 @@ ngx_http_media_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_media_main_conf_t *mcf = conf;
 
-    u_char           *buf;
-    ssize_t           n;
-    ngx_str_t        *value, name;
-    ngx_file_t        file;
-    ngx_file_info_t   fi;
+    ngx_str_t           *value, secret;
     ngx_pool_cleanup_t  *cln;
 
     if (mcf->secret.data) {
@@ -42,55 +38,17 @@ ngx_http_media_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
-    name = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = name;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    buf = NULL;
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) < NGX_HTTP_MEDIA_MIN_SECRET
-        || ngx_file_size(&fi) > NGX_HTTP_MEDIA_MAX_SECRET)
+    if (ngx_http_media_read_conf_file(cf, &value[1], NGX_HTTP_MEDIA_MIN_SECRET,
+                                      NGX_HTTP_MEDIA_MAX_SECRET, &secret)
+        != NGX_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "media_sign_secret_file \"%V\" must hold %d to %d "
-                           "bytes", &name, NGX_HTTP_MEDIA_MIN_SECRET,
-                           NGX_HTTP_MEDIA_MAX_SECRET);
-        goto failed;
+        return NGX_CONF_ERROR;
     }
 
-    buf = ngx_pnalloc(cf->pool, ngx_file_size(&fi));
-    if (buf == NULL) {
-        goto failed;
-    }
+    mcf->secret = secret;
 
-    n = ngx_read_file(&file, buf, ngx_file_size(&fi), 0);
-    if (n != ngx_file_size(&fi)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "cannot read media_sign_secret_file \"%V\"",
-                           &name);
-        goto failed;
-    }
-
-    ngx_close_file(file.fd);
-
-    mcf->secret.data = buf;
-    mcf->secret.len = n;
-
-    mcf->signer = media_signer_new(buf, n);
+    mcf->signer = media_signer_new(secret.data, secret.len);
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (mcf->signer == NULL || cln == NULL) {
         media_signer_free(mcf->signer);
@@ -102,15 +60,9 @@ ngx_http_media_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->data = mcf->signer;
 
     /* the signer holds what it needs; no copy of the secret stays around */
-    ngx_explicit_memzero(buf, n);
+    ngx_explicit_memzero(secret.data, secret.len);
 
     return NGX_CONF_OK;
-
-failed:
-
-    ngx_close_file(file.fd);
-
-    return NGX_CONF_ERROR;
 }
 
 
