@@ -178,9 +178,9 @@ bench_get() {
     export BENCH_ID_MIN=$lo BENCH_ID_MAX=$hi
     local files="$BASE/files"
     echo "# GET /api/v1/media/:id, random ids over $ROWS rows (3 variants each),"
-    echo "# $GET_CONNECTIONS connections, ${DURATION}s each: ours (one nginx worker, pool of 16"
+    echo "# $GET_CONNECTIONS connections, ${DURATION}s each: ours (one nginx worker, pool of 8"
     echo "# threads) vs pgbench -M prepared -c $GET_CONNECTIONS -j 1 running the same query,"
-    echo "# and vs Fastify + pg (pool of 16, one process); wrk -t1 for both servers"
+    echo "# and vs Fastify + pg (pool of 8, one process); wrk -t1 for both servers"
 
     run_to /dev/null wrk -t1 -c4 -d2s -s "$BENCH/get_media.lua" "$BASE/"
     wrk_run "$GET_CONNECTIONS" "$BENCH/get_media.lua" "$BASE/"
@@ -200,7 +200,7 @@ bench_get() {
     fi
 
     fport=$(free_port)
-    BENCH_PORT=$fport BENCH_PG_PORT=$MEDIA_PG_PORT BENCH_BASE=$files BENCH_POOL=16 \
+    BENCH_PORT=$fport BENCH_PG_PORT=$MEDIA_PG_PORT BENCH_BASE=$files BENCH_POOL=8 \
         node "$BENCH/fastify/server.js" >"$WORK/fastify.log" 2>&1 &
     PIDS[fastify]=$!
     local i
