@@ -3,9 +3,8 @@
 # fails on one entry writes nothing, and one property.updated webhook event
 # in the outbox for a confirm-batch.
 #
-# The worker has no webhook delivery yet (no webhook code in backend/*.c):
-# this file checks the outbox rows (webhook_events) the API writes in the
-# transaction of the change.
+# This file checks the outbox rows (webhook_events) the API writes in the
+# transaction of the change; their delivery is t/209_webhooks.t.
 use strict;
 use warnings;
 use Test::More;
