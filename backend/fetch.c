@@ -65,17 +65,6 @@ fetch_init(struct fetch *f)
     f->fd = -1;
 }
 
-static void
-format_addr(const struct sockaddr *sa, char *out, size_t len)
-{
-    const void *a = sa->sa_family == AF_INET
-        ? (const void *) &((const struct sockaddr_in *) sa)->sin_addr
-        : (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr;
-
-    if (inet_ntop(sa->sa_family, a, out, (socklen_t) len) == NULL)
-        snprintf(out, len, "(address family %d)", sa->sa_family);
-}
-
 /* libcurl calls this for every connection it makes, redirects included:
  * the last word on where the worker connects to. */
 static curl_socket_t
@@ -89,7 +78,7 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
         f->blocked = true;
         f->blocked_class = purpose == CURLSOCKTYPE_IPCXN ? cls
                                                          : SSRF_RESERVED;
-        format_addr(&a->addr, f->blocked_addr, sizeof(f->blocked_addr));
+        ssrf_format_addr(&a->addr, f->blocked_addr, sizeof(f->blocked_addr));
         log_info("import: refused to connect to %s (%s)", f->blocked_addr,
                  ssrf_class_name(f->blocked_class));
         return CURL_SOCKET_BAD;

@@ -63,17 +63,26 @@ queue_job_free(struct queue_job *job)
     job->payload = job->object_key = NULL;
 }
 
+/* Exponential backoff with jitter: the n-th retry waits between d/2 and d,
+ * d = base * 2^(n-1) capped at cap; r in [0, 1) picks the point. */
+double
+queue_backoff_between(int attempt, double base, double cap, double r)
+{
+    double d = base;
+    int i;
+
+    for (i = 1; i < attempt && d < cap; i++)
+        d *= 2;
+    if (d > cap)
+        d = cap;
+    return d / 2 + r * (d / 2);
+}
+
 double
 queue_backoff(int attempt, double r)
 {
-    double d = BACKOFF_BASE_SECONDS;
-    int i;
-
-    for (i = 1; i < attempt && d < BACKOFF_CAP_SECONDS; i++)
-        d *= 2;
-    if (d > BACKOFF_CAP_SECONDS)
-        d = BACKOFF_CAP_SECONDS;
-    return d / 2 + r * (d / 2);
+    return queue_backoff_between(attempt, BACKOFF_BASE_SECONDS,
+                                 BACKOFF_CAP_SECONDS, r);
 }
 
 /* [{"variant":128,"key":...,"bytes":...,"width":...,"height":...}, ...] */

@@ -68,6 +68,7 @@ int queue_heartbeat(struct db *db, const struct config *cfg,
  * [d/2, d], where r in [0, 1) is the random draw.
  */
 double queue_backoff(int attempt, double r);
+double queue_backoff_between(int attempt, double base, double cap, double r);
 
 /* Take up to limit keys from storage_garbage and call fn on each; returns
  * how many, or -1.  A key taken is gone from the table: fn must not fail

@@ -232,3 +232,15 @@ ssrf_permitted(const struct ssrf_allow *allow, const struct sockaddr *sa,
         return false;
     return *cls == SSRF_PUBLIC || in_allow_list(allow, sa);
 }
+
+/* The address as text, for logs and error messages. */
+void
+ssrf_format_addr(const struct sockaddr *sa, char *out, size_t len)
+{
+    const void *a = sa->sa_family == AF_INET
+        ? (const void *) &((const struct sockaddr_in *) sa)->sin_addr
+        : (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr;
+
+    if (inet_ntop(sa->sa_family, a, out, (socklen_t) len) == NULL)
+        snprintf(out, len, "(address family %d)", sa->sa_family);
+}

@@ -46,6 +46,7 @@ void ssrf_allow_free(struct ssrf_allow *allow);
 
 enum ssrf_class ssrf_classify(const struct sockaddr *sa);
 const char *ssrf_class_name(enum ssrf_class c);
+void ssrf_format_addr(const struct sockaddr *sa, char *out, size_t len);
 
 /* May we connect to sa?  *cls gets its class either way. */
 bool ssrf_permitted(const struct ssrf_allow *allow, const struct sockaddr *sa,

@@ -18,6 +18,7 @@
 #include "db.h"
 #include "log.h"
 #include "webhook.h"
+#include "queue.h"
 
 #define BATCH           16      /* events claimed and sent at once */
 #define MIN_WAIT_MS     50      /* between rounds when one is due "now" */
@@ -67,31 +68,7 @@ webhook_sign(const char *secret, int64_t timestamp, const char *body,
     return 0;
 }
 
-double
-webhook_backoff(int attempt, double base, double cap, double r)
-{
-    double d = base;
-    int i;
-
-    for (i = 1; i < attempt && d < cap; i++)
-        d *= 2;
-    if (d > cap)
-        d = cap;
-    return d / 2 + r * (d / 2);
-}
-
-/* --- one attempt ---------------------------------------------------------- */
-
-static void
-format_addr(const struct sockaddr *sa, char *out, size_t len)
-{
-    const void *a = sa->sa_family == AF_INET
-        ? (const void *) &((const struct sockaddr_in *) sa)->sin_addr
-        : (const void *) &((const struct sockaddr_in6 *) sa)->sin6_addr;
-
-    if (inet_ntop(sa->sa_family, a, out, (socklen_t) len) == NULL)
-        snprintf(out, len, "(address family %d)", sa->sa_family);
-}
+/* --- one attempt --------------------------------------------------------- */
 
 /* The same guard as imports: judged on the address about to be used. */
 static curl_socket_t
@@ -104,7 +81,7 @@ open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
         || !ssrf_permitted(d->allow, &a->addr, &cls)) {
         d->blocked = true;
         d->blocked_class = cls;
-        format_addr(&a->addr, d->blocked_addr, sizeof(d->blocked_addr));
+        ssrf_format_addr(&a->addr, d->blocked_addr, sizeof(d->blocked_addr));
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
@@ -231,7 +208,7 @@ classify(const struct config *cfg, struct delivery *d)
                  "answered HTTP %ld", d->status, d->status);
 }
 
-/* --- one round -------------------------------------------------------------- */
+/* --- one round ----------------------------------------------------------- */
 
 /* Run every transfer of multi to its end (each bounded by its timeout). */
 static void
@@ -270,7 +247,7 @@ record(struct webhooks *w, struct db *db, struct delivery *d)
 
     snprintf(status, sizeof(status), "%ld", d->status);
     snprintf(delay, sizeof(delay), "%.3f",
-             webhook_backoff(atoi(d->attempt),
+             queue_backoff_between(atoi(d->attempt),
                              (double) cfg->webhook_backoff_base,
                              (double) cfg->webhook_backoff_max,
                              random() / (RAND_MAX + 1.0)));
@@ -343,7 +320,7 @@ done:
     return n;
 }
 
-/* --- the thread ------------------------------------------------------------- */
+/* --- the thread ---------------------------------------------------------- */
 
 /* Until the next retry is due, at most poll_seconds. */
 static long

@@ -63,11 +63,5 @@ int webhook_sign(const char *secret, int64_t timestamp, const char *body,
                  size_t len, char out[WEBHOOK_SIG_SIZE])
     __attribute__((warn_unused_result));
 
-/*
- * Seconds before retry number attempt (1 for the first retry): base
- * doubling, capped at cap, with "equal jitter": uniformly in [d/2, d],
- * where r in [0, 1) is the random draw.
- */
-double webhook_backoff(int attempt, double base, double cap, double r);
 
 #endif

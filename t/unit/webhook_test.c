@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "webhook.h"
+#include "queue.h"
 #include "unit.h"
 
 static void
@@ -47,19 +48,19 @@ check_backoff(void)
     int attempt;
 
     /* Doubling from the base with equal jitter: [d/2, d]. */
-    CHECK(webhook_backoff(1, 30, 3600, 0.0) == 15.0);
-    CHECK(webhook_backoff(2, 30, 3600, 0.0) == 30.0);
-    CHECK(webhook_backoff(3, 30, 3600, 0.5) == 90.0);
-    CHECK(webhook_backoff(5, 1, 1, 0.0) == 0.5);    /* tests: base = cap */
+    CHECK(queue_backoff_between(1, 30, 3600, 0.0) == 15.0);
+    CHECK(queue_backoff_between(2, 30, 3600, 0.0) == 30.0);
+    CHECK(queue_backoff_between(3, 30, 3600, 0.5) == 90.0);
+    CHECK(queue_backoff_between(5, 1, 1, 0.0) == 0.5);    /* tests: base = cap */
     for (attempt = 1; attempt < 100; attempt++) {
-        lo = webhook_backoff(attempt, 30, 3600, 0.0);
-        hi = webhook_backoff(attempt, 30, 3600, 0.999999);
+        lo = queue_backoff_between(attempt, 30, 3600, 0.0);
+        hi = queue_backoff_between(attempt, 30, 3600, 0.999999);
         CHECK(lo > 0 && lo <= hi);
         CHECK(hi >= prev_hi);
         CHECK(hi <= 3600.0);
         prev_hi = hi;
     }
-    CHECK(webhook_backoff(1000000, 30, 3600, 0.0) == 1800.0);
+    CHECK(queue_backoff_between(1000000, 30, 3600, 0.0) == 1800.0);
 }
 
 int
