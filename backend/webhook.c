@@ -18,6 +18,7 @@
 #include "db.h"
 #include "log.h"
 #include "webhook.h"
+#include "worker.h"
 #include "queue.h"
 
 #define BATCH           16      /* events claimed and sent at once */
@@ -393,16 +394,7 @@ thread_main(void *arg)
 static int
 init_sync(struct webhooks *w)
 {
-    pthread_condattr_t attr;
-    int rc;
-
-    if (pthread_condattr_init(&attr) != 0)
-        return -1;
-    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(&w->wake_cv, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0)
+    if (worker_cond_init_monotonic(&w->wake_cv) != 0)
         return -1;
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
         pthread_cond_destroy(&w->wake_cv);

@@ -193,8 +193,10 @@ thread_main(void *arg)
     return NULL;
 }
 
-static int
-init_sync(struct pool *pool)
+/* A condition variable whose timed waits run on the monotonic clock, so a
+ * change of the wall clock neither stalls nor hurries a sleeping thread. */
+int
+worker_cond_init_monotonic(pthread_cond_t *cv)
 {
     pthread_condattr_t attr;
     int rc;
@@ -203,9 +205,15 @@ init_sync(struct pool *pool)
         return -1;
     rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     if (rc == 0)
-        rc = pthread_cond_init(&pool->stop_cv, &attr);
+        rc = pthread_cond_init(cv, &attr);
     pthread_condattr_destroy(&attr);
-    if (rc != 0)
+    return rc == 0 ? 0 : -1;
+}
+
+static int
+init_sync(struct pool *pool)
+{
+    if (worker_cond_init_monotonic(&pool->stop_cv) != 0)
         return -1;
     if (pthread_cond_init(&pool->wake, NULL) != 0) {
         pthread_cond_destroy(&pool->stop_cv);

@@ -58,4 +58,8 @@ void pool_sleep(struct pool *pool, long ms);
 
 int64_t now_ms(void);
 
+/* pthread_cond_init with CLOCK_MONOTONIC for timed waits; 0 or -1. */
+int worker_cond_init_monotonic(pthread_cond_t *cv)
+    __attribute__((warn_unused_result));
+
 #endif
