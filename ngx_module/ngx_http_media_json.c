@@ -51,22 +51,42 @@ ngx_int_t
 ngx_http_media_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *body)
 {
+    ngx_str_t  text;
+
+    if (ngx_http_media_json_text(r, body, &text) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_media_send_buffer(r, status, text.data, text.len);
+}
+
+
+/* Compact JSON text of json in r->pool, NUL-terminated (a query parameter). */
+u_char *
+ngx_http_media_json_text(ngx_http_request_t *r, json_t *json, ngx_str_t *out)
+{
     size_t   len;
     u_char  *data;
 
-    len = json_dumpb(body, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    len = json_dumpb(json, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (len == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
-    data = ngx_pnalloc(r->pool, len);
+    data = ngx_pnalloc(r->pool, len + 1);
     if (data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
-    json_dumpb(body, (char *) data, len, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_dumpb(json, (char *) data, len, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    data[len] = '\0';
 
-    return ngx_http_media_send_buffer(r, status, data, len);
+    if (out) {
+        out->data = data;
+        out->len = len;
+    }
+
+    return data;
 }
 
 

@@ -19,6 +19,8 @@ ngx_int_t ngx_http_media_send_json(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_http_media_send_text(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *json);
 u_char *ngx_http_media_json_str(u_char *p, ngx_str_t *s);
+u_char *ngx_http_media_json_text(ngx_http_request_t *r, json_t *json,
+    ngx_str_t *out);
 ngx_int_t ngx_http_media_read_json(ngx_http_request_t *r, json_t **out);
 ngx_int_t ngx_http_media_json_cleanup(ngx_pool_t *pool, json_t *json);
 

@@ -28,7 +28,6 @@ static const char  ngx_http_media_listing_get_sql[] =
 ngx_int_t
 ngx_http_media_listing_put(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 {
-    char                        *text;
     u_char                      *tenant, *body, *base;
     json_t                      *files;
     ngx_int_t                    rc;
@@ -61,15 +60,7 @@ ngx_http_media_listing_put(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
         return rc;
     }
 
-    text = json_dumps(ctx->body, JSON_COMPACT);
-    if (text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    value.data = (u_char *) text;
-    value.len = ngx_strlen(text);
-    body = ngx_http_media_cstr(r, &value);
-    free(text);
+    body = ngx_http_media_json_text(r, ctx->body, NULL);
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
     tenant = ngx_http_media_tenant_param(r, ctx);

@@ -58,8 +58,6 @@ static void ngx_http_media_rentalot_confirmed(ngx_http_request_t *r,
     ngx_http_media_pg_query_t *q);
 static ngx_int_t ngx_http_media_rentalot_ids(ngx_http_request_t *r,
     ngx_http_media_ctx_t *ctx, const char *sql);
-static u_char *ngx_http_media_rentalot_dump(ngx_http_request_t *r,
-    json_t *json);
 static ngx_int_t ngx_http_media_rentalot_invalid(ngx_http_request_t *r,
     const char *fmt, ...);
 
@@ -404,7 +402,7 @@ ngx_http_media_images_confirm(ngx_http_request_t *r,
         }
     }
 
-    images = ngx_http_media_rentalot_dump(r, items);
+    images = ngx_http_media_json_text(r, items, NULL);
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
     tenant = ngx_http_media_tenant_param(r, ctx);
@@ -512,7 +510,7 @@ ngx_http_media_images_import(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 
     ctx->ok_status = NGX_HTTP_ACCEPTED;
     tenant = ngx_http_media_tenant_param(r, ctx);
-    urls = ngx_http_media_rentalot_dump(r, items);
+    urls = ngx_http_media_json_text(r, items, NULL);
 
     if (tenant == NULL || urls == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -606,7 +604,7 @@ ngx_http_media_rentalot_ids(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx,
     }
 
     tenant = ngx_http_media_tenant_param(r, ctx);
-    ids = ngx_http_media_rentalot_dump(r, items);
+    ids = ngx_http_media_json_text(r, items, NULL);
 
     if (tenant == NULL || ids == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -847,27 +845,6 @@ ngx_http_media_rentalot_size(ngx_http_request_t *r, json_t *item, size_t i,
     *size = (off_t) json_integer_value(v);
 
     return NGX_OK;
-}
-
-
-static u_char *
-ngx_http_media_rentalot_dump(ngx_http_request_t *r, json_t *json)
-{
-    char       *text;
-    u_char     *p;
-    ngx_str_t   s;
-
-    text = json_dumps(json, JSON_COMPACT);
-    if (text == NULL) {
-        return NULL;
-    }
-
-    s.data = (u_char *) text;
-    s.len = ngx_strlen(text);
-    p = ngx_http_media_cstr(r, &s);
-    free(text);
-
-    return p;
 }
 
 

@@ -378,7 +378,6 @@ ngx_http_media_sanitize_name(u_char *dst, ngx_str_t *name)
 ngx_int_t
 ngx_http_media_rentix_bulk(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 {
-    char       *ops_text;
     u_char     *tenant, *ops;
     size_t      i, n;
     json_t     *operations;
@@ -418,18 +417,7 @@ ngx_http_media_rentix_bulk(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
         }
     }
 
-    ops_text = json_dumps(operations, JSON_COMPACT);
-    if (ops_text == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ops = ngx_pnalloc(r->pool, ngx_strlen(ops_text) + 1);
-    if (ops != NULL) {
-        ngx_memcpy(ops, ops_text, ngx_strlen(ops_text) + 1);
-    }
-
-    free(ops_text);
-
+    ops = ngx_http_media_json_text(r, operations, NULL);
     tenant = ngx_http_media_tenant_param(r, ctx);
     if (ops == NULL || tenant == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
