@@ -64,7 +64,7 @@ ngx_http_media_listing_put(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
     tenant = ngx_http_media_tenant_param(r, ctx);
-    base = ngx_http_media_cstr(r, &mcf->public_url);
+    base = mcf->public_url.data;
 
     if (body == NULL || tenant == NULL || base == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -161,7 +161,7 @@ ngx_http_media_listing_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
     tenant = ngx_http_media_tenant_param(r, ctx);
     ext = ngx_http_media_cstr(r, &ctx->args[0]);
-    base = ngx_http_media_cstr(r, &mcf->public_url);
+    base = mcf->public_url.data;
 
     if (tenant == NULL || ext == NULL || base == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

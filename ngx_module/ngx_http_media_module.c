@@ -342,7 +342,10 @@ ngx_http_media_read_conf_file(ngx_conf_t *cf, ngx_str_t *path, size_t min,
 }
 
 
-/* Base URLs are kept without a trailing slash: "<base>/<key>". */
+/*
+ * Base URLs are kept without a trailing slash ("<base>/<key>") and
+ * NUL-terminated (the parser's strings have room for the NUL).
+ */
 static char *
 ngx_http_media_trim_url(ngx_conf_t *cf, ngx_str_t *url, const char *directive)
 {
@@ -362,6 +365,9 @@ ngx_http_media_trim_url(ngx_conf_t *cf, ngx_str_t *url, const char *directive)
     while (url->len && url->data[url->len - 1] == '/') {
         url->len--;
     }
+
+    /* NUL-terminated once here: requests pass it to queries as is */
+    url->data[url->len] = '\0';
 
     return NGX_CONF_OK;
 }

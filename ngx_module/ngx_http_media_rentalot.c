@@ -155,7 +155,7 @@ ngx_http_media_property_get(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
     tenant = ngx_http_media_tenant_param(r, ctx);
-    base = ngx_http_media_cstr(r, &mcf->public_url);
+    base = mcf->public_url.data;
 
     if (tenant == NULL || base == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -406,7 +406,7 @@ ngx_http_media_images_confirm(ngx_http_request_t *r,
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
     tenant = ngx_http_media_tenant_param(r, ctx);
-    base = ngx_http_media_cstr(r, &mcf->public_url);
+    base = mcf->public_url.data;
 
     if (images == NULL || tenant == NULL || base == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -543,7 +543,7 @@ ngx_http_media_import_poll(ngx_http_request_t *r, ngx_http_media_ctx_t *ctx)
     mcf = ngx_http_get_module_main_conf(r, ngx_http_media_module);
     tenant = ngx_http_media_tenant_param(r, ctx);
     job = ngx_http_media_cstr(r, &ctx->args[1]);
-    base = ngx_http_media_cstr(r, &mcf->public_url);
+    base = mcf->public_url.data;
 
     if (tenant == NULL || job == NULL || base == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
