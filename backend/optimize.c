@@ -17,8 +17,10 @@
 #include <vips/vips.h>
 
 #include "config.h"
+#include "jpeg.h"
 #include "log.h"
 #include "optimize.h"
+#include "resize.h"
 #include "video.h"
 #include "webp.h"
 
@@ -197,10 +199,11 @@ probe_video(const struct config *cfg, const char *path,
     return st;
 }
 
-/* The probe proper, with its objects on the caller's context. */
+/* The probe proper, with its objects on the caller's context; *header
+ * is the image's (NULL for a video), for the decode. */
 static enum job_status
 probe(VipsObject *context, const struct config *cfg, const char *path,
-      struct opt_image *info, struct job_error *err)
+      struct opt_image *info, VipsImage **header_out, struct job_error *err)
 {
     VipsObject **t = vips_object_local_array(context, 2);
     const struct format *fmt;
@@ -237,6 +240,7 @@ probe(VipsObject *context, const struct config *cfg, const char *path,
     info->width = header->Xsize, info->height = header->Ysize;
     if (vips_image_get_orientation_swap(header))
         info->width = header->Ysize, info->height = header->Xsize;
+    *header_out = header;
     return JOB_OK;
 }
 
@@ -245,55 +249,234 @@ optimize_probe(const struct config *cfg, const char *path,
                struct opt_image *info, struct job_error *err)
 {
     VipsObject *context = VIPS_OBJECT(vips_image_new());
-    enum job_status st = probe(context, cfg, path, info, err);
+    VipsImage *header = NULL;
+    enum job_status st = probe(context, cfg, path, info, &header, err);
 
     g_object_unref(context);
     return st;
 }
 
-/*
- * The one decode: upright, at most as wide as the largest variant, 8-bit
- * sRGB (3 bands, or 4 with transparency), in memory.  Photos with an ICC
- * profile (Display P3 from phones, Adobe RGB from cameras) are converted
- * to sRGB, since the variants carry no profile; for the others that
- * conversion would only cost time.
- */
-static enum job_status
-decode(VipsObject *context, const char *path, const struct opt_image *info,
-       VipsImage **out, struct job_error *err)
+/* A fresh 8-bit sRGB memory image, its pixels allocated, on slot *slot. */
+static VipsImage *
+memory_image(VipsObject **slot, int width, int height, int bands)
 {
-    VipsObject **t = vips_object_local_array(context, 5);
-    int widest = variant_widths[OPT_VARIANTS - 1];
+    VipsImage *img = vips_image_new_memory();
 
+    *slot = VIPS_OBJECT(img);
+    vips_image_init_fields(img, width, height, bands, VIPS_FORMAT_UCHAR,
+                           VIPS_CODING_NONE, VIPS_INTERPRETATION_sRGB,
+                           1.0, 1.0);
+    return vips_image_write_prepare(img) == 0 ? img : NULL;
+}
+
+/* Rows of a libvips pipeline for resize.c, pulled top to bottom. */
+static int
+region_read(void *arg, int y, int n, uint8_t *dst)
+{
+    VipsRegion *region = arg;
+    VipsImage *img = region->im;
+    size_t line = VIPS_IMAGE_SIZEOF_LINE(img);
+    VipsRect rect = { 0, y, img->Xsize, n };
+    int i;
+
+    if (vips_region_prepare(region, &rect) != 0)
+        return -1;
+    for (i = 0; i < n; i++)
+        memcpy(dst + i * line, VIPS_REGION_ADDR(region, 0, y + i), line);
+    return 0;
+}
+
+/* in (any libvips image of 8-bit pixels) resized to width x height into a
+ * new memory image on *slot, streaming: in is computed a strip at a time,
+ * never whole. */
+static VipsImage *
+resize_stream(VipsObject **slot, VipsImage *in, int width, int height)
+{
+    VipsRegion *region = vips_region_new(in);
+    struct resize_source src = { in->Xsize, in->Ysize, in->Bands,
+                                 region_read, NULL, region };
+    VipsImage *out = memory_image(slot, width, height, in->Bands);
+    int rc = -1;
+
+    if (region != NULL && out != NULL)
+        rc = resize_down(&src, width, height, VIPS_IMAGE_ADDR(out, 0, 0),
+                         VIPS_IMAGE_SIZEOF_LINE(out));
+    if (region != NULL)
+        g_object_unref(region);
+    return rc == 0 ? out : NULL;
+}
+
+/*
+ * The decoders below each take a few slots of the caller's local array
+ * for what they create, and return an image that one of those slots (or
+ * the caller) owns.
+ */
+
+/* Images with transparency, through libvips' thumbnail, which
+ * premultiplies alpha before resizing so that the colour of transparent
+ * pixels does not bleed into the visible edge.  Upright.  5 slots. */
+static VipsImage *
+decode_thumbnail(VipsObject **t, const char *path,
+                 const struct opt_image *info)
+{
     t[0] = VIPS_OBJECT(vips_source_new_from_file(path));
-    if (t[0] == NULL) {
-        log_vips("open", path);
-        return job_error(err, JOB_RETRY, "storage_error",
-                         "The original file could not be opened.");
-    }
-    if (vips_thumbnail_source(VIPS_SOURCE(t[0]), (VipsImage **) &t[1],
-                              widest, "height", VIPS_MAX_COORD,
-                              "size", VIPS_SIZE_DOWN,
-                              "fail_on", VIPS_FAIL_ON_ERROR,
-                              /* 8.14 does not pass fail_on on to the
-                               * loader of a source; the option string
-                               * does. */
-                              "option_string", "fail_on=error",
-                              "export_profile",
-                              info->has_profile ? "srgb" : NULL,
-                              NULL) != 0
+    if (t[0] == NULL
+        || vips_thumbnail_source(VIPS_SOURCE(t[0]), (VipsImage **) &t[1],
+                                 variant_widths[OPT_VARIANTS - 1], "height",
+                                 VIPS_MAX_COORD, "size", VIPS_SIZE_DOWN,
+                                 "fail_on", VIPS_FAIL_ON_ERROR,
+                                 /* 8.14 does not pass fail_on on to the
+                                  * loader of a source; the option string
+                                  * does. */
+                                 "option_string", "fail_on=error",
+                                 "export_profile",
+                                 info->has_profile ? "srgb" : NULL, NULL) != 0
         || vips_colourspace((VipsImage *) t[1], (VipsImage **) &t[2],
                             VIPS_INTERPRETATION_sRGB, NULL) != 0
         || vips_cast_uchar((VipsImage *) t[2], (VipsImage **) &t[3],
-                           NULL) != 0
-        || (t[4] = VIPS_OBJECT(vips_image_copy_memory(
-                       (VipsImage *) t[3]))) == NULL) {
+                           NULL) != 0)
+        return NULL;
+    t[4] = VIPS_OBJECT(vips_image_copy_memory((VipsImage *) t[3]));
+    return (VipsImage *) t[4];
+}
+
+/* A JPEG through jpeg.c, at width x height.  0 when the file is not for
+ * that decoder (CMYK, 12-bit, a header libjpeg refuses): libvips then
+ * takes it.  1 with *img, NULL if the data turned out damaged.  1 slot. */
+static int
+decode_jpeg(VipsObject **t, const char *path, int width, int height,
+            VipsImage **img)
+{
+    struct resize_source src;
+    struct jpeg_rows *rows;
+    VipsImage *out;
+
+    if (jpeg_rows_open(path, width, height, &rows, &src) != JPEG_OPEN_OK)
+        return 0;
+    out = memory_image(&t[0], width, height, 3);
+    if (out != NULL && resize_down(&src, width, height,
+                                   VIPS_IMAGE_ADDR(out, 0, 0),
+                                   VIPS_IMAGE_SIZEOF_LINE(out)) != 0) {
+        vips_error("jpeg", "%s", jpeg_rows_error(rows));
+        out = NULL;
+    }
+    jpeg_rows_close(rows);
+    *img = out;
+    return 1;
+}
+
+/* Any other image through its libvips loader, read top to bottom, as
+ * 8-bit sRGB at width x height.  *converted when the loader's pixels were
+ * something else (CMYK, 16-bit, grey ...), converted with any profile
+ * they carry.  5 slots. */
+static VipsImage *
+decode_vips(VipsObject **t, const char *path, int width, int height,
+            int *converted)
+{
+    VipsImage *img;
+
+    t[0] = VIPS_OBJECT(vips_source_new_from_file(path));
+    if (t[0] == NULL)
+        return NULL;
+    img = vips_image_new_from_source(VIPS_SOURCE(t[0]), "fail_on=error",
+                                     "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    t[1] = VIPS_OBJECT(img);
+    if (img == NULL)
+        return NULL;
+    *converted = img->BandFmt != VIPS_FORMAT_UCHAR || img->Bands != 3
+                 || img->Type != VIPS_INTERPRETATION_sRGB;
+    if (*converted) {
+        if (vips_colourspace(img, (VipsImage **) &t[2],
+                             VIPS_INTERPRETATION_sRGB, NULL) != 0
+            || vips_cast_uchar((VipsImage *) t[2], (VipsImage **) &t[3],
+                               NULL) != 0)
+            return NULL;
+        img = (VipsImage *) t[3];
+    }
+    return resize_stream(&t[4], img, width, height);
+}
+
+/* Display P3 from phones, Adobe RGB from cameras: converted to sRGB with
+ * the header's profile, since the variants carry none.  Done on the
+ * small image, as libvips' thumbnail does.  2 slots. */
+static VipsImage *
+to_srgb(VipsObject **t, VipsImage *img, VipsImage *header)
+{
+    const void *profile;
+    size_t len;
+
+    if (vips_image_get_blob(header, VIPS_META_ICC_NAME, &profile, &len) != 0)
+        return NULL;
+    vips_image_set_blob_copy(img, VIPS_META_ICC_NAME, profile, len);
+    if (vips_icc_transform(img, (VipsImage **) &t[0], "srgb", "embedded",
+                           TRUE, NULL) != 0
+        || vips_cast_uchar((VipsImage *) t[0], (VipsImage **) &t[1],
+                           NULL) != 0)
+        return NULL;
+    return (VipsImage *) t[1];
+}
+
+/* Turned as the header's EXIF orientation says, in memory.  2 slots. */
+static VipsImage *
+upright(VipsObject **t, VipsImage *img, VipsImage *header)
+{
+    int orientation = vips_image_get_orientation(header);
+
+    if (orientation <= 1 || orientation > 8)
+        return img;
+    vips_image_set_int(img, VIPS_META_ORIENTATION, orientation);
+    if (vips_autorot(img, (VipsImage **) &t[0], NULL) != 0)
+        return NULL;
+    t[1] = VIPS_OBJECT(vips_image_copy_memory((VipsImage *) t[0]));
+    return (VipsImage *) t[1];
+}
+
+/* decode() without the error report. */
+static VipsImage *
+decode_any(VipsObject **t, const char *path, const struct opt_image *info,
+           VipsImage *header)
+{
+    int widest = variant_widths[OPT_VARIANTS - 1];
+    int width = info->width < widest ? info->width : widest;
+    int height = resize_height_for(info->width, info->height, width);
+    int converted = 0;
+    VipsImage *img = NULL;
+
+    if (vips_image_hasalpha(header))
+        return decode_thumbnail(t, path, info);
+    if (vips_image_get_orientation_swap(header)) {
+        int w = width;      /* the decoders work on the image as stored */
+
+        width = height, height = w;
+    }
+    if (strcmp(info->content_type, "image/jpeg") != 0
+        || !decode_jpeg(t + 5, path, width, height, &img))
+        img = decode_vips(t + 6, path, width, height, &converted);
+    if (img != NULL && info->has_profile && !converted)
+        img = to_srgb(t + 11, img, header);
+    return img != NULL ? upright(t + 13, img, header) : NULL;
+}
+
+/*
+ * The one decode: upright, at most as wide as the largest variant, 8-bit
+ * sRGB, in memory.  JPEGs are decoded scaled and resized as they are
+ * decoded, other formats as their loader produces rows: the full-size
+ * image is never held.  Orientation and colour profile are applied to the
+ * small result.
+ */
+static enum job_status
+decode(VipsObject *context, const char *path, const struct opt_image *info,
+       VipsImage *header, VipsImage **out, struct job_error *err)
+{
+    VipsObject **t = vips_object_local_array(context, 15);
+
+    *out = decode_any(t, path, info, header);
+    if (*out == NULL) {
         log_vips("decode", path);
         return job_error(err, JOB_FAIL, "not_an_image",
                          "The image could not be decoded; the file is "
                          "corrupt or truncated.");
     }
-    *out = (VipsImage *) t[4];
     return JOB_OK;
 }
 
@@ -340,18 +523,23 @@ failed:
 static int
 shrink_to(VipsObject *context, VipsImage *in, int width, VipsImage **out)
 {
-    VipsObject **t = vips_object_local_array(context, 2);
+    VipsObject **t = vips_object_local_array(context, 1);
+    struct resize_memory mem;
+    struct resize_source src;
+    int height;
 
     if (in->Xsize <= width) {
         *out = in;
         return 0;
     }
-    if (vips_resize(in, (VipsImage **) &t[0], (double) width / in->Xsize,
-                    NULL) != 0
-        || (t[1] = VIPS_OBJECT(vips_image_copy_memory(
-                       (VipsImage *) t[0]))) == NULL)
+    height = resize_height_for(in->Xsize, in->Ysize, width);
+    resize_source_memory(&src, &mem, VIPS_IMAGE_ADDR(in, 0, 0), in->Xsize,
+                         in->Ysize, in->Bands, VIPS_IMAGE_SIZEOF_LINE(in));
+    *out = memory_image(&t[0], width, height, in->Bands);
+    if (*out == NULL
+        || resize_down(&src, width, height, VIPS_IMAGE_ADDR(*out, 0, 0),
+                       VIPS_IMAGE_SIZEOF_LINE(*out)) != 0)
         return -1;
-    *out = (VipsImage *) t[1];
     return 0;
 }
 
@@ -417,14 +605,15 @@ run(VipsObject *context, const struct config *cfg, const char *path,
     int64_t tenant_id, int64_t media_id, struct opt_result *res,
     struct job_error *err)
 {
-    VipsImage *from = NULL;
+    VipsImage *header = NULL, *from = NULL;
     enum job_status st;
     int i;
 
-    if ((st = probe(context, cfg, path, &res->info, err)) != JOB_OK)
+    if ((st = probe(context, cfg, path, &res->info, &header, err)) != JOB_OK)
         return st;
-    st = res->info.is_video ? decode_video(context, cfg, path, &from, err)
-                            : decode(context, path, &res->info, &from, err);
+    st = res->info.is_video
+         ? decode_video(context, cfg, path, &from, err)
+         : decode(context, path, &res->info, header, &from, err);
     if (st != JOB_OK)
         return st;
     /* Largest first: each variant, then the BlurHash thumbnail, is resized
