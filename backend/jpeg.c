@@ -7,8 +7,8 @@
  * (1512 px) instead of 1/2: the transform takes the first, cheap and
  * alias-free step down and resize.c the last, short one.
  *
- * This path takes what it does well, 8-bit YCbCr, RGB and greyscale
- * decoded to RGB; CMYK and the rest go to libvips.  libjpeg reports
+ * This path takes what it does well, 8-bit YCbCr and RGB decoded to RGB,
+ * greyscale to grey; CMYK and the rest go to libvips.  libjpeg reports
  * damaged data as warnings and goes on with grey; a photo service must not
  * publish that, so those warnings fail the decode (truncation included),
  * while harmless ones (stray bytes between markers) do not.
@@ -68,7 +68,8 @@ static int
 read_rows(void *arg, int y, int n, uint8_t *dst)
 {
     struct jpeg_rows *j = arg;
-    size_t line = (size_t) j->cinfo.output_width * 3;
+    size_t line = (size_t) j->cinfo.output_width
+                  * (size_t) j->cinfo.output_components;
     JSAMPROW rows[READ_BATCH];
     volatile int done = 0;
     int i;
@@ -121,7 +122,10 @@ start(struct jpeg_rows *j, int min_width, int min_height)
         && cinfo->jpeg_color_space != JCS_GRAYSCALE
         && cinfo->jpeg_color_space != JCS_RGB)
         return JPEG_OPEN_OTHER;
-    cinfo->out_color_space = JCS_RGB;
+    /* greyscale stays one band: a third of the work, and a grey ICC
+     * profile applies to it */
+    cinfo->out_color_space = cinfo->jpeg_color_space == JCS_GRAYSCALE
+                             ? JCS_GRAYSCALE : JCS_RGB;
     choose_scale(cinfo, min_width, min_height);
     jpeg_start_decompress(cinfo);
     return j->damaged ? JPEG_OPEN_ERROR : JPEG_OPEN_OK;
@@ -153,7 +157,7 @@ jpeg_rows_open(const char *path, int min_width, int min_height,
     }
     src->width = (int) j->cinfo.output_width;
     src->height = (int) j->cinfo.output_height;
-    src->bands = 3;
+    src->bands = j->cinfo.output_components;
     src->read = read_rows;
     src->row = NULL;
     src->arg = j;

@@ -256,7 +256,8 @@ optimize_probe(const struct config *cfg, const char *path,
     return st;
 }
 
-/* A fresh 8-bit sRGB memory image, its pixels allocated, on slot *slot. */
+/* A fresh 8-bit memory image, sRGB (or grey, with fewer than 3 bands),
+ * its pixels allocated, on slot *slot. */
 static VipsImage *
 memory_image(VipsObject **slot, int width, int height, int bands)
 {
@@ -264,8 +265,9 @@ memory_image(VipsObject **slot, int width, int height, int bands)
 
     *slot = VIPS_OBJECT(img);
     vips_image_init_fields(img, width, height, bands, VIPS_FORMAT_UCHAR,
-                           VIPS_CODING_NONE, VIPS_INTERPRETATION_sRGB,
-                           1.0, 1.0);
+                           VIPS_CODING_NONE,
+                           bands < 3 ? VIPS_INTERPRETATION_B_W
+                                     : VIPS_INTERPRETATION_sRGB, 1.0, 1.0);
     return vips_image_write_prepare(img) == 0 ? img : NULL;
 }
 
@@ -353,7 +355,7 @@ decode_jpeg(VipsObject **t, const char *path, int width, int height,
 
     if (jpeg_rows_open(path, width, height, &rows, &src) != JPEG_OPEN_OK)
         return 0;
-    out = memory_image(&t[0], width, height, 3);
+    out = memory_image(&t[0], width, height, src.bands);
     if (out != NULL && resize_down(&src, width, height,
                                    VIPS_IMAGE_ADDR(out, 0, 0),
                                    VIPS_IMAGE_SIZEOF_LINE(out)) != 0) {
@@ -398,21 +400,42 @@ decode_vips(VipsObject **t, const char *path, int width, int height,
 
 /* Display P3 from phones, Adobe RGB from cameras: converted to sRGB with
  * the header's profile, since the variants carry none.  Done on the
- * small image, as libvips' thumbnail does.  2 slots. */
+ * small image, as libvips' thumbnail does.  A profile for other data than
+ * the pixels' (a grey profile with RGB) is ignored: libvips would apply it
+ * to the first band only.  3 slots. */
 static VipsImage *
 to_srgb(VipsObject **t, VipsImage *img, VipsImage *header)
 {
-    const void *profile;
+    const unsigned char *profile;
     size_t len;
 
-    if (vips_image_get_blob(header, VIPS_META_ICC_NAME, &profile, &len) != 0)
+    if (vips_image_get_blob(header, VIPS_META_ICC_NAME,
+                            (const void **) &profile, &len) != 0)
         return NULL;
+    /* bytes 16-19 of an ICC header: the colour space of the data */
+    if (len < 20 || memcmp(profile + 16, img->Bands < 3 ? "GRAY" : "RGB ",
+                           4) != 0)
+        return img;
     vips_image_set_blob_copy(img, VIPS_META_ICC_NAME, profile, len);
     if (vips_icc_transform(img, (VipsImage **) &t[0], "srgb", "embedded",
                            TRUE, NULL) != 0
         || vips_cast_uchar((VipsImage *) t[0], (VipsImage **) &t[1],
                            NULL) != 0)
         return NULL;
+    t[2] = VIPS_OBJECT(vips_image_copy_memory((VipsImage *) t[1]));
+    return (VipsImage *) t[2];
+}
+
+/* Grey made RGB, for the WebP encoder, in memory.  2 slots. */
+static VipsImage *
+to_rgb(VipsObject **t, VipsImage *img)
+{
+    if (img->Bands >= 3)
+        return img;
+    if (vips_colourspace(img, (VipsImage **) &t[0], VIPS_INTERPRETATION_sRGB,
+                         NULL) != 0)
+        return NULL;
+    t[1] = VIPS_OBJECT(vips_image_copy_memory((VipsImage *) t[0]));
     return (VipsImage *) t[1];
 }
 
@@ -454,7 +477,9 @@ decode_any(VipsObject **t, const char *path, const struct opt_image *info,
         img = decode_vips(t + 6, path, width, height, &converted);
     if (img != NULL && info->has_profile && !converted)
         img = to_srgb(t + 11, img, header);
-    return img != NULL ? upright(t + 13, img, header) : NULL;
+    if (img != NULL)
+        img = to_rgb(t + 14, img);
+    return img != NULL ? upright(t + 16, img, header) : NULL;
 }
 
 /*
@@ -468,7 +493,7 @@ static enum job_status
 decode(VipsObject *context, const char *path, const struct opt_image *info,
        VipsImage *header, VipsImage **out, struct job_error *err)
 {
-    VipsObject **t = vips_object_local_array(context, 15);
+    VipsObject **t = vips_object_local_array(context, 18);
 
     *out = decode_any(t, path, info, header);
     if (*out == NULL) {
