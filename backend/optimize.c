@@ -20,6 +20,7 @@
 #include "jpeg.h"
 #include "log.h"
 #include "optimize.h"
+#include "png_decode.h"
 #include "resize.h"
 #include "video.h"
 #include "webp.h"
@@ -367,6 +368,36 @@ decode_jpeg(VipsObject **t, const char *path, int width, int height,
     return 1;
 }
 
+/* A PNG through png.c, at width x height, as decode_jpeg.  1 slot. */
+static int
+decode_png(VipsObject **t, const char *path, int width, int height,
+           VipsImage **img)
+{
+    struct resize_source src;
+    struct png_rows *rows;
+    VipsImage *out;
+    char why[128];
+
+    switch (png_rows_open(path, &rows, &src, why, sizeof(why))) {
+    case PNG_OPEN_OTHER:
+        return 0;
+    case PNG_OPEN_ERROR:
+        vips_error("png", "%s", why);
+        *img = NULL;
+        return 1;
+    case PNG_OPEN_OK:
+        break;
+    }
+    out = memory_image(&t[0], width, height, src.bands);
+    if (out != NULL && resize_down(&src, width, height,
+                                   VIPS_IMAGE_ADDR(out, 0, 0),
+                                   VIPS_IMAGE_SIZEOF_LINE(out)) != 0)
+        out = NULL;
+    png_rows_close(rows);
+    *img = out;
+    return 1;
+}
+
 /* Any other image through its libvips loader, read top to bottom, as
  * 8-bit sRGB at width x height.  *converted when the loader's pixels were
  * something else (CMYK, 16-bit, grey ...), converted with any profile
@@ -472,8 +503,10 @@ decode_any(VipsObject **t, const char *path, const struct opt_image *info,
 
         width = height, height = w;
     }
-    if (strcmp(info->content_type, "image/jpeg") != 0
-        || !decode_jpeg(t + 5, path, width, height, &img))
+    if (!(strcmp(info->content_type, "image/jpeg") == 0
+          && decode_jpeg(t + 5, path, width, height, &img))
+        && !(strcmp(info->content_type, "image/png") == 0
+             && decode_png(t + 5, path, width, height, &img)))
         img = decode_vips(t + 6, path, width, height, &converted);
     if (img != NULL && info->has_profile && !converted)
         img = to_srgb(t + 11, img, header);

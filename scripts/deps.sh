@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="nginx nginx-dev postgresql-15 libpq-dev libjansson-dev libvips-dev \
-libvips-tools libcurl4-openssl-dev libssl-dev libavformat-dev libavcodec-dev \
+libvips-tools libwebp-dev libjpeg62-turbo-dev libdeflate-dev libcurl4-openssl-dev \
+libssl-dev libavformat-dev libavcodec-dev \
 libavutil-dev libswscale-dev ffmpeg wrk libtest-base-perl libipc-run-perl \
 libwww-perl pkg-config gcc make nodejs"
 

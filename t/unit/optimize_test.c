@@ -23,43 +23,13 @@
 #include "log.h"
 #include "optimize.h"
 #include "unit.h"
+#include "scratch.h"
 
-static struct config cfg;
-static char dir[] = "/tmp/optimize_test.XXXXXX";
 
 static const uint8_t red[3] = { 220, 30, 30 }, blue[3] = { 30, 40, 210 };
 
 /* ---------------------------------------------------------------- files */
 
-static const char *
-path_of(const char *name)
-{
-    static char path[2][256];
-    static int n;
-
-    n = !n;     /* two live at once: a check may compare a pair */
-    snprintf(path[n], sizeof(path[n]), "%s/%s", dir, name);
-    return path[n];
-}
-
-/* The pixels of fn as a libvips image (it owns a copy). */
-typedef void (*pixel_fn)(int x, int y, int w, int h, uint8_t *px);
-
-static VipsImage *
-make_image(int w, int h, int bands, pixel_fn fn)
-{
-    uint8_t *px = malloc((size_t) w * h * bands);
-    VipsImage *img;
-    int x, y;
-
-    for (y = 0; y < h; y++)
-        for (x = 0; x < w; x++)
-            fn(x, y, w, h, px + ((size_t) y * w + x) * bands);
-    img = vips_image_new_from_memory_copy(px, (size_t) w * h * bands, w, h,
-                                          bands, VIPS_FORMAT_UCHAR);
-    free(px);
-    return img;
-}
 
 /* Write img as dir/name; options in libvips' [...] syntax, or "".  Takes
  * img's reference. */
@@ -858,33 +828,11 @@ check_jpeg_errors(void)
 
 /* --------------------------------------------------------------- the end */
 
-static void
-remove_dir(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-
-    while (d != NULL && (e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            unlink(path_of(e->d_name));
-    if (d != NULL)
-        closedir(d);
-    CHECK(rmdir(dir) == 0);
-}
-
 int
 main(int argc, char **argv)
 {
-    char err[256];
-
     (void) argc;
-    if (config_parse(&cfg, "database = -\nstore_root = /\n", "unit", err,
-                     sizeof(err)) != 0) {
-        fprintf(stderr, "config: %s\n", err);
-        return 1;
-    }
-    log_set_level(LOG_WARN);
-    if (optimize_setup(argv[0], &cfg) != 0 || mkdtemp(dir) == NULL)
+    if (scratch_setup(argv[0], "optimize_test") != 0)
         return 1;
     check_orientation();
     check_profile();
@@ -900,7 +848,7 @@ main(int argc, char **argv)
     check_jpeg_rows();
     check_jpeg_errors();
     if (getenv("KEEP") == NULL)     /* KEEP=1: leave the files to look at */
-        remove_dir();
+        scratch_remove();
     else
         fprintf(stderr, "files kept in %s\n", dir);
     optimize_shutdown();
