@@ -230,10 +230,12 @@ bench_get() {
 
 # Until every media row in lo..hi is optimized (or one failed), at most
 # 600 s; sets OPT_SECONDS to the seconds from the first job queued to the
-# last job done, from the database's own timestamps.
+# last job done, from the database's own timestamps.  Those make the
+# result independent of how often we look; each look is a psql process,
+# CPU taken from the worker under test, so we look twice a second.
 wait_optimized() {   # <lo> <hi>
     local lo=$1 hi=$2 n=$(($2 - $1 + 1)) i st
-    for ((i = 0; i < 6000; i++)); do
+    for ((i = 0; i < 1200; i++)); do
         st=$(sql -c "SELECT count(*) FILTER (WHERE optimization = 'success'),
                             count(*) FILTER (WHERE optimization = 'failed')
                        FROM media WHERE id BETWEEN $lo AND $hi")
@@ -244,7 +246,7 @@ wait_optimized() {   # <lo> <hi>
             exit 1
         }
         [ "${st%|*}" = "$n" ] && break
-        sleep 0.1
+        sleep 0.5
     done
     [ "${st%|*}" = "$n" ] || { echo "bench: $n photos not optimized in 600 s" >&2; exit 1; }
     OPT_SECONDS=$(sql -c "SELECT round(extract(epoch FROM max(finished_at) - min(created_at))::numeric, 3)
@@ -302,9 +304,18 @@ vipsthumbnail_rate() {   # <tag> <ext> <count>
     VT_RATE=$(python3 -c "print(f'{$n/($t1-$t0):.2f}')")
 }
 
+# PSNR in dB of a 1024 px variant against a lossless 1024 px reference
+# (libvips' thumbnail of the same input): what each side's resize and
+# encoding kept of the picture, so that speed is not bought with quality.
+psnr() {   # <variant.webp> <reference.v>; prints the dB
+    vips subtract "$1" "$2" "$WORK/diff.v" &&
+        vips multiply "$WORK/diff.v" "$WORK/diff.v" "$WORK/diff2.v" &&
+        python3 -c "import math; print(f'{10 * math.log10(255 * 255 / $(vips avg "$WORK/diff2.v")):.2f}')"
+}
+
 bench_photos() {
     local input tag ours_s ours_rate ours_bytes ours_rss lo hi mode out best
-    local sharp_rate sharp_bytes sharp_rss
+    local sharp_rate sharp_bytes sharp_rss ours_psnr sharp_psnr best_psnr
     echo "# photos/s, whole pipeline (decode, EXIF orientation, WebP 1024/512/128 at"
     echo "# quality 80, BlurHash, variants stored with fsync), $PHOTOS photos per input,"
     echo "# two in flight: ours = media-worker (concurrency 2, jobs queued in one"
@@ -327,6 +338,8 @@ bench_photos() {
         ours_bytes=$(sql -c "SELECT (sum(size) / $PHOTOS)::bigint FROM media_variants
                               WHERE media_id BETWEEN $lo AND $hi")
         ours_rss=$(sed -n 's/^VmHWM:\s*\([0-9]*\) kB/\1/p' "/proc/${PIDS[worker]}/status")
+        vips thumbnail "$BENCH/photos/$input" "$WORK/reference.v" 1024
+        ours_psnr=$(psnr "$MEDIA_VAR/store/$TENANT/v/$lo/1024.webp" "$WORK/reference.v")
         stop_pid "${PIDS[worker]}"
         unset 'PIDS[worker]'
 
@@ -337,9 +350,10 @@ bench_photos() {
                 "$MEDIA_VAR/store/$TENANT/bench/$tag-1.${input##*.}" \
                 "$PHOTOS" 2 "$WORK/sharp-out" "$mode"
             out=$(grep '^RESULT' "$WORK/sharp.out")
-            echo "#   sharp $mode: $out"
+            sharp_psnr=$(psnr "$WORK/sharp-out/0-1024.webp" "$WORK/reference.v")
+            echo "#   sharp $mode: $out psnr_db=$sharp_psnr"
             if [ -z "$best" ] || python3 -c "import sys; sys.exit(not $(field rate "$out") > $(field rate "$best"))"; then
-                best=$out
+                best=$out best_psnr=$sharp_psnr
             fi
             rm -rf "$WORK/sharp-out"
         done
@@ -352,6 +366,7 @@ bench_photos() {
         line "photos-$tag-per-s" "$ours_rate" "$sharp_rate"
         line "photos-$tag-per-s-vs-vipsthumbnail" "$ours_rate" "$VT_RATE"
         line "photos-$tag-webp-bytes" "$ours_bytes" "$sharp_bytes"
+        line "photos-$tag-psnr-db" "$ours_psnr" "$best_psnr"
         line "photos-$tag-peak-rss-mb" "$((ours_rss / 1024))" "$((sharp_rss / 1024))"
     done
 }
