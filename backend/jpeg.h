@@ -1,7 +1,7 @@
 /*
  * jpeg.h: JPEG decoding with libjpeg-turbo, scaled in the inverse DCT to
- * the smallest N/8 of the image that still covers a target size; the rows
- * feed resize.c.
+ * the smallest 1/8, 1/4, 1/2 or 1/1 of the image that still covers a
+ * target size; the rows feed resize.c.
  */
 #ifndef MEDIA_JPEG_H
 #define MEDIA_JPEG_H
@@ -17,8 +17,8 @@ enum jpeg_open_result {
 };
 
 /*
- * Open path and choose the scale: the smallest N/8 (N = 1..8) at which the
- * image, as stored, is at least min_width x min_height.  On JPEG_OPEN_OK,
+ * Open path and choose the scale: the smallest N/8 (N = 1, 2, 4, 8) at
+ * which the image, as stored, is at least min_width x min_height.  On JPEG_OPEN_OK,
  * *out is the decoder and src reads its RGB rows at that scale.
  */
 enum jpeg_open_result jpeg_rows_open(const char *path, int min_width,

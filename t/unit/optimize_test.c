@@ -749,16 +749,18 @@ check_variant_sizes(void)
 
 /* ----------------------------------------------------------------- jpeg.c */
 
-/* The smallest N/8 that covers the target: 5/8 of 1920x1080 is the first
- * at least 1024x576 (4/8 would be 960 wide). */
+/* The smallest of 1/8, 1/4, 1/2, 1/1 that covers the target: for
+ * 1024x576 from 1920x1080 the whole (1/2 would be 960 wide). */
 static void
 check_jpeg_scale(void)
 {
     static const struct { int min_w, min_h, w, h; } cases[] = {
-        { 1024, 576, 1200, 675 },
+        { 1024, 576, 1920, 1080 },
         { 1920, 1080, 1920, 1080 },
-        { 961, 1, 1200, 675 },      /* 4/8 is 960: one short */
+        { 961, 1, 1920, 1080 },     /* 1/2 is 960: one short */
         { 960, 540, 960, 540 },
+        { 481, 1, 960, 540 },       /* 1/4 is 480: one short */
+        { 480, 270, 480, 270 },
         { 1, 1, 240, 135 },         /* 1/8 */
         { 5000, 5000, 1920, 1080 }, /* never more than the whole */
     };
