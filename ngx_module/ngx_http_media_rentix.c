@@ -651,10 +651,19 @@ ngx_http_media_rentix_file_done(ngx_http_request_t *r,
 
     v = q->value;
 
-    if (q->status != NGX_HTTP_MEDIA_PG_OK || v[0].data == NULL
-        || v[2].data == NULL || v[3].data == NULL || v[4].data == NULL
-        || v[6].data == NULL)
+    if (q->status == NGX_HTTP_MEDIA_PG_OK
+        && (v[0].data == NULL || v[2].data == NULL || v[3].data == NULL
+            || v[4].data == NULL || v[6].data == NULL))
     {
+        /* a database whose functions predate this module's */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "media: media_file() returned a row without the "
+                      "columns expected; is the schema migrated "
+                      "(scripts/migrate.sh)?");
+        q->status = NGX_HTTP_MEDIA_PG_FAILED;
+    }
+
+    if (q->status != NGX_HTTP_MEDIA_PG_OK) {
         ngx_http_media_finalize(r, ngx_http_media_pg_send_failure(r, q));
         return;
     }
