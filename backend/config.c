@@ -41,6 +41,7 @@ static const struct key keys[] = {
     INT(max_pixels, 100000000, 1, INT64_C(1) << 40),
     INT(max_file_size, 104857600, 1, INT64_C(1) << 40),
     INT(max_video_seconds, 180, 1, 86400),
+    INT(optimize_timeout, 120, 1, 3600),
     STR(worker_id, NULL, NULL),
     INT(webp_quality, 80, 1, 100),
     INT(vips_threads, 1, 1, 64),

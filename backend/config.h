@@ -20,6 +20,7 @@ struct config {
     int64_t  max_pixels;        /* refused from the header, before decoding */
     int64_t  max_file_size;     /* bytes, originals and imports */
     int64_t  max_video_seconds;
+    int64_t  optimize_timeout;  /* seconds for one photo or poster frame */
     char    *worker_id;         /* locked_by; default hostname:pid */
     int64_t  webp_quality;
     int64_t  vips_threads;      /* libvips threads per job */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <vips/vips.h>
 
@@ -110,6 +111,88 @@ log_vips(const char *what, const char *path)
 
     log_info("%s: %s: %s", path, what, msg && *msg ? msg : "(no detail)");
     g_free(msg);
+}
+
+/*
+ * Time: a photo gets optimize_timeout seconds.  The decoders, the resize
+ * sources, libvips' own pipelines and the WebP encoder all ask in_time()
+ * as they go, and stop; the job then fails "timeout".  A deadline per
+ * thread: each job thread runs one photo at a time.
+ */
+static int64_t
+monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t (*optimize_clock_ms)(void) = monotonic_ms;
+
+static __thread int64_t deadline_ms;
+
+static int
+in_time(void)
+{
+    return optimize_clock_ms() < deadline_ms;
+}
+
+static enum job_status
+timed_out(const struct config *cfg, struct job_error *err)
+{
+    vips_error_clear();
+    return job_error(err, JOB_FAIL, "timeout",
+                     "Processing the image took longer than %" PRId64
+                     " s; it is too costly to decode.",
+                     cfg->optimize_timeout);
+}
+
+/* libvips computes an image when it is copied to memory; on its way it
+ * emits "eval", where we stop it once the time is up. */
+static void
+on_eval(VipsImage *image, VipsProgress *progress, void *data)
+{
+    (void) progress, (void) data;
+    if (!in_time())
+        vips_image_set_kill(image, TRUE);
+}
+
+/* img computed into memory, within the time left. */
+static VipsImage *
+compute(VipsImage *img)
+{
+    if (!in_time())
+        return NULL;
+    vips_image_set_progress(img, TRUE);
+    g_signal_connect(img, "eval", G_CALLBACK(on_eval), NULL);
+    return vips_image_copy_memory(img);
+}
+
+/* A decoder's rows, until the time is up. */
+struct timed {
+    struct resize_source outer;
+    const struct resize_source *inner;
+};
+
+static int
+timed_read(void *arg, int y, int n, uint8_t *dst)
+{
+    const struct timed *t = arg;
+
+    if (!in_time())
+        return -1;
+    return t->inner->read(t->inner->arg, y, n, dst);
+}
+
+static const struct resize_source *
+timed(struct timed *t, const struct resize_source *inner)
+{
+    t->outer = *inner;
+    t->outer.read = timed_read;
+    t->outer.arg = t;
+    t->inner = inner;
+    return &t->outer;
 }
 
 static const struct format *
@@ -299,10 +382,12 @@ resize_stream(VipsObject **slot, VipsImage *in, int width, int height)
     struct resize_source src = { in->Xsize, in->Ysize, in->Bands,
                                  region_read, NULL, region };
     VipsImage *out = memory_image(slot, width, height, in->Bands);
+    struct timed t;
     int rc = -1;
 
     if (region != NULL && out != NULL)
-        rc = resize_down(&src, width, height, VIPS_IMAGE_ADDR(out, 0, 0),
+        rc = resize_down(timed(&t, &src), width, height,
+                         VIPS_IMAGE_ADDR(out, 0, 0),
                          VIPS_IMAGE_SIZEOF_LINE(out));
     if (region != NULL)
         g_object_unref(region);
@@ -339,7 +424,7 @@ decode_thumbnail(VipsObject **t, const char *path,
         || vips_cast_uchar((VipsImage *) t[2], (VipsImage **) &t[3],
                            NULL) != 0)
         return NULL;
-    t[4] = VIPS_OBJECT(vips_image_copy_memory((VipsImage *) t[3]));
+    t[4] = VIPS_OBJECT(compute((VipsImage *) t[3]));
     return (VipsImage *) t[4];
 }
 
@@ -353,11 +438,12 @@ decode_jpeg(VipsObject **t, const char *path, int width, int height,
     struct resize_source src;
     struct jpeg_rows *rows;
     VipsImage *out;
+    struct timed tm;
 
     if (jpeg_rows_open(path, width, height, &rows, &src) != JPEG_OPEN_OK)
         return 0;
     out = memory_image(&t[0], width, height, src.bands);
-    if (out != NULL && resize_down(&src, width, height,
+    if (out != NULL && resize_down(timed(&tm, &src), width, height,
                                    VIPS_IMAGE_ADDR(out, 0, 0),
                                    VIPS_IMAGE_SIZEOF_LINE(out)) != 0) {
         vips_error("jpeg", "%s", jpeg_rows_error(rows));
@@ -453,7 +539,7 @@ to_srgb(VipsObject **t, VipsImage *img, VipsImage *header)
         || vips_cast_uchar((VipsImage *) t[0], (VipsImage **) &t[1],
                            NULL) != 0)
         return NULL;
-    t[2] = VIPS_OBJECT(vips_image_copy_memory((VipsImage *) t[1]));
+    t[2] = VIPS_OBJECT(compute((VipsImage *) t[1]));
     return (VipsImage *) t[2];
 }
 
@@ -466,7 +552,7 @@ to_rgb(VipsObject **t, VipsImage *img)
     if (vips_colourspace(img, (VipsImage **) &t[0], VIPS_INTERPRETATION_sRGB,
                          NULL) != 0)
         return NULL;
-    t[1] = VIPS_OBJECT(vips_image_copy_memory((VipsImage *) t[0]));
+    t[1] = VIPS_OBJECT(compute((VipsImage *) t[0]));
     return (VipsImage *) t[1];
 }
 
@@ -481,7 +567,7 @@ upright(VipsObject **t, VipsImage *img, VipsImage *header)
     vips_image_set_int(img, VIPS_META_ORIENTATION, orientation);
     if (vips_autorot(img, (VipsImage **) &t[0], NULL) != 0)
         return NULL;
-    t[1] = VIPS_OBJECT(vips_image_copy_memory((VipsImage *) t[0]));
+    t[1] = VIPS_OBJECT(compute((VipsImage *) t[0]));
     return (VipsImage *) t[1];
 }
 
@@ -523,12 +609,15 @@ decode_any(VipsObject **t, const char *path, const struct opt_image *info,
  * small result.
  */
 static enum job_status
-decode(VipsObject *context, const char *path, const struct opt_image *info,
-       VipsImage *header, VipsImage **out, struct job_error *err)
+decode(VipsObject *context, const struct config *cfg, const char *path,
+       const struct opt_image *info, VipsImage *header, VipsImage **out,
+       struct job_error *err)
 {
     VipsObject **t = vips_object_local_array(context, 18);
 
     *out = decode_any(t, path, info, header);
+    if (*out == NULL && !in_time())
+        return timed_out(cfg, err);
     if (*out == NULL) {
         log_vips("decode", path);
         return job_error(err, JOB_FAIL, "not_an_image",
@@ -649,7 +738,10 @@ encode_variant(VipsObject *context, VipsImage **from, int target,
     if (shrink_to(context, *from, target, &img) != 0
         || webp_encode(VIPS_IMAGE_ADDR(img, 0, 0), img->Xsize, img->Ysize,
                        img->Bands, VIPS_IMAGE_SIZEOF_LINE(img),
-                       (int) cfg->webp_quality, &v->data, &v->bytes) != 0) {
+                       (int) cfg->webp_quality, in_time, &v->data,
+                       &v->bytes) != 0) {
+        if (!in_time())
+            return timed_out(cfg, err);
         log_vips("webp", v->key);
         return job_error(err, JOB_RETRY, "internal",
                          "The %d px variant could not be encoded.", target);
@@ -671,9 +763,11 @@ run(VipsObject *context, const struct config *cfg, const char *path,
         return st;
     st = res->info.is_video
          ? decode_video(context, cfg, path, &from, err)
-         : decode(context, path, &res->info, header, &from, err);
+         : decode(context, cfg, path, &res->info, header, &from, err);
     if (st != JOB_OK)
         return st;
+    if (!in_time())
+        return timed_out(cfg, err);
     /* Largest first: each variant, then the BlurHash thumbnail, is resized
      * from the one before, which reads fewer pixels than going back to the
      * decoded image every time. */
@@ -693,6 +787,7 @@ optimize_run(const struct config *cfg, const char *path, int64_t tenant_id,
     VipsObject *context = VIPS_OBJECT(vips_image_new());
     enum job_status st;
 
+    deadline_ms = optimize_clock_ms() + cfg->optimize_timeout * 1000;
     st = run(context, cfg, path, tenant_id, media_id, res, err);
     g_object_unref(context);
     return st;

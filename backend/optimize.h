@@ -56,11 +56,16 @@ void optimize_thread_done(void);
 enum job_status optimize_probe(const struct config *cfg, const char *path,
                                struct opt_image *info, struct job_error *err);
 
-/* Probe, decode once, and encode the variants and the BlurHash. */
+/* Probe, decode once, and encode the variants and the BlurHash, within
+ * cfg->optimize_timeout seconds (else JOB_FAIL "timeout"). */
 enum job_status optimize_run(const struct config *cfg, const char *path,
                              int64_t tenant_id, int64_t media_id,
                              struct opt_result *res, struct job_error *err);
 
 void optimize_result_free(struct opt_result *res);
+
+/* The clock optimize_timeout is measured with, in milliseconds: monotonic;
+ * a test may replace it to stop the pipeline at any of its checks. */
+extern int64_t (*optimize_clock_ms)(void);
 
 #endif

@@ -5,13 +5,28 @@
 
 #include "webp.h"
 
+struct hook {
+    int (*go_on)(void);
+};
+
+static int
+progress(int percent, const WebPPicture *pic)
+{
+    const struct hook *h = pic->user_data;
+
+    (void) percent;
+    return h->go_on();
+}
+
 int
 webp_encode(const uint8_t *pixels, int width, int height, int bands,
-            size_t stride, int quality, void **out, size_t *len)
+            size_t stride, int quality, int (*go_on)(void), void **out,
+            size_t *len)
 {
     WebPConfig config;
     WebPPicture pic;
     WebPMemoryWriter writer;
+    struct hook hook = { go_on };
     int ok;
 
     if ((bands != 3 && bands != 4) || stride > INT32_MAX
@@ -28,6 +43,10 @@ webp_encode(const uint8_t *pixels, int width, int height, int bands,
     WebPMemoryWriterInit(&writer);
     pic.writer = WebPMemoryWrite;
     pic.custom_ptr = &writer;
+    if (go_on != NULL) {
+        pic.progress_hook = progress;
+        pic.user_data = &hook;
+    }
 
     ok = bands == 3 ? WebPPictureImportRGB(&pic, pixels, (int) stride)
                     : WebPPictureImportRGBA(&pic, pixels, (int) stride);

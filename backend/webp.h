@@ -14,9 +14,11 @@
 #include <stdint.h>
 
 /* 8-bit sRGB pixels, 3 (RGB) or 4 (RGBA) bands, rows stride bytes apart.
- * On success *out holds the file (free with webp_free). */
+ * On success *out holds the file (free with webp_free).  go_on, when
+ * set, is asked as the encoder progresses; false stops it (-1). */
 int webp_encode(const uint8_t *pixels, int width, int height, int bands,
-                size_t stride, int quality, void **out, size_t *len)
+                size_t stride, int quality, int (*go_on)(void),
+                void **out, size_t *len)
     __attribute__((warn_unused_result));
 
 void webp_free(void *data);

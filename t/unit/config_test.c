@@ -28,6 +28,7 @@ check_defaults(void)
     CHECK(cfg.max_pixels == 100000000);
     CHECK(cfg.max_file_size == 104857600);
     CHECK(cfg.max_video_seconds == 180);
+    CHECK(cfg.optimize_timeout == 120);
     CHECK(cfg.webp_quality == 80);
     CHECK_STR(cfg.import_allow, "");
     CHECK(cfg.worker_id != NULL && strchr(cfg.worker_id, ':') != NULL);
@@ -48,7 +49,8 @@ check_values(void)
         "lease_seconds = 9\n"
         "worker_id = host-a:1\n"
         "import_allow = 127.0.0.1/32, 10.0.0.0/8\n"
-        "webp_quality = 75\n";
+        "webp_quality = 75\n"
+        "optimize_timeout = 30\n";
 
     CHECK(parse(text, &cfg, err, sizeof(err)) == 0);
     CHECK_STR(cfg.database, "host=127.0.0.1 port=5 dbname=media");
@@ -58,6 +60,7 @@ check_values(void)
     CHECK_STR(cfg.worker_id, "host-a:1");
     CHECK_STR(cfg.import_allow, "127.0.0.1/32, 10.0.0.0/8");
     CHECK(cfg.webp_quality == 75);
+    CHECK(cfg.optimize_timeout == 30);
     config_free(&cfg);
 }
 
@@ -77,6 +80,8 @@ check_errors(void)
           "1099511627776" },
         { "webp_quality = 101\n",
           "test.conf:1: webp_quality must be an integer from 1 to 100" },
+        { "optimize_timeout = 0\n",
+          "test.conf:1: optimize_timeout must be an integer from 1 to 3600" },
         { "lease_seconds =\n",
           "test.conf:1: lease_seconds must be an integer from 1 to 86400" },
         { "just words\n", "test.conf:1: expected \"key = value\"" },

@@ -747,6 +747,68 @@ check_variant_sizes(void)
     optimize_result_free(&res);
 }
 
+/* ---------------------------------------------------------------- timeout */
+
+static int64_t fake_now;
+
+/* A clock that moves one second each time it is read: with a timeout of
+ * n seconds the pipeline is stopped at its n-th look at the clock after
+ * the one that set the deadline. */
+static int64_t
+ticking_clock(void)
+{
+    return fake_now += 1000;
+}
+
+/*
+ * Every place that can stop a photo for time (the decoders' rows, libvips'
+ * pipelines, the WebP encoder, between the steps) is reached by stopping
+ * after more and more looks until the photo gets through: each stop must be
+ * a clean "timeout" (no other error, nothing left: valgrind sees no leak),
+ * and with time enough the same file succeeds.
+ */
+static void
+check_timeout_everywhere(const char *name)
+{
+    int64_t (*real_clock)(void) = optimize_clock_ms;
+    struct opt_result res;
+    struct job_error err;
+    enum job_status st = JOB_FAIL;
+    int n, stops = 0, other = 0;
+
+    optimize_clock_ms = ticking_clock;
+    /* every stop among the first 24 looks (decoding), then every 5th (the
+     * WebP encoder looks a hundred times a variant) */
+    for (n = 1; n <= 5000 && st != JOB_OK; n += n < 24 ? 1 : 5) {
+        cfg.optimize_timeout = n;
+        st = run_quiet(name, &res, &err);
+        if (st != JOB_OK) {
+            stops++;
+            if (st != JOB_FAIL || err.code == NULL
+                || strcmp(err.code, "timeout") != 0) {
+                other++;
+                fprintf(stderr, "  %s after %d looks: %s\n", name, n,
+                        err.code ? err.code : "?");
+            }
+        }
+        optimize_result_free(&res);
+    }
+    optimize_clock_ms = real_clock;
+    cfg.optimize_timeout = 120;
+    CHECK(st == JOB_OK);
+    CHECK(other == 0);
+    CHECK(stops >= 4);          /* stopped at several places */
+}
+
+static void
+check_timeout(void)
+{
+    check_timeout_everywhere("photo.jpg");          /* jpeg.c rows */
+    check_timeout_everywhere("p3-turned.jpg");      /* ICC, orientation */
+    check_timeout_everywhere("alpha.png");          /* libvips' thumbnail */
+    check_timeout_everywhere("rgb16.png");          /* libvips' rows */
+}
+
 /* ----------------------------------------------------------------- jpeg.c */
 
 /* The smallest of 1/8, 1/4, 1/2, 1/1 that covers the target: for
@@ -845,7 +907,8 @@ main(int argc, char **argv)
     check_truncated();
     check_progressive();
     check_variant_sizes();
-    /* the jpeg.c checks read files made by the ones above */
+    /* these read files made by the ones above */
+    check_timeout();
     check_jpeg_scale();
     check_jpeg_rows();
     check_jpeg_errors();
