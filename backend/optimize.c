@@ -604,9 +604,9 @@ decode_any(VipsObject **t, const char *path, const struct opt_image *info,
 /*
  * The one decode: upright, at most as wide as the largest variant, 8-bit
  * sRGB, in memory.  JPEGs are decoded scaled and resized as they are
- * decoded, other formats as their loader produces rows: the full-size
- * image is never held.  Orientation and colour profile are applied to the
- * small result.
+ * decoded, other formats as their loader produces rows, without the
+ * full-size image held (but for the PNG fast path, 24 MP at most).
+ * Orientation and colour profile are applied to the small result.
  */
 static enum job_status
 decode(VipsObject *context, const struct config *cfg, const char *path,
