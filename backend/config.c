@@ -64,6 +64,7 @@ static const struct key keys[] = {
     INT(store_retries, 3, 1, 10),
     INT(upload_url_ttl, 1800, 1, 7 * 86400),
     INT(orphan_margin, 3600, 0, 30 * 86400),
+    INT(s3_sweep_interval, 3600, 0, 7 * 86400),
     { NULL, 0, 0, NULL, 0, 0, NULL }
 };
 

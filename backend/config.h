@@ -45,6 +45,7 @@ struct config {
     int64_t  store_retries;     /* attempts of a store request in a job */
     int64_t  upload_url_ttl;    /* seconds, = nginx media_upload_url_ttl */
     int64_t  orphan_margin;     /* seconds after the TTL before removal */
+    int64_t  s3_sweep_interval; /* seconds between bucket sweeps; 0: none */
 };
 
 /* Load path into cfg (defaults first).  On error, writes a one-line reason

@@ -250,6 +250,58 @@ queue_orphans(struct db *db, int64_t age, int limit)
     return n;
 }
 
+/* keys as a PostgreSQL array literal: {"a","b"}, quotes and backslashes
+ * escaped.  NULL without memory. */
+static char *
+text_array(const char *const *keys, int n)
+{
+    size_t len = 3;
+    char *out, *p;
+    int i;
+
+    for (i = 0; i < n; i++)
+        len += 2 * strlen(keys[i]) + 3;
+    out = p = malloc(len);
+    if (out == NULL)
+        return NULL;
+    *p++ = '{';
+    for (i = 0; i < n; i++) {
+        const char *k;
+
+        if (i > 0)
+            *p++ = ',';
+        *p++ = '"';
+        for (k = keys[i]; *k != '\0'; k++) {
+            if (*k == '"' || *k == '\\')
+                *p++ = '\\';
+            *p++ = *k;
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = '\0';
+    return out;
+}
+
+int
+queue_sweep_unknown(struct db *db, const char *const *keys, int n)
+{
+    char *array = text_array(keys, n);
+    const char *params[1] = { array };
+    PGresult *res;
+    int queued;
+
+    if (array == NULL)
+        return -1;
+    res = db_exec(db, "SELECT media_sweep_unknown($1::text[])", 1, params);
+    free(array);
+    if (res == NULL)
+        return -1;
+    queued = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return queued;
+}
+
 int
 queue_garbage(struct db *db, int limit,
               void (*fn)(const char *key, void *arg), void *arg)

@@ -84,6 +84,11 @@ int queue_garbage_return(struct db *db, const char *key)
 /* Unconfirmed uploads older than age seconds, at most limit of them: their
  * rows go and their objects join storage_garbage (sql/007_orphans.sql).
  * How many, or -1. */
+/* Of keys (objects listed in the bucket, old enough), queue for removal
+ * those no row refers to (media_sweep_unknown); how many, or -1. */
+int queue_sweep_unknown(struct db *db, const char *const *keys, int n)
+    __attribute__((warn_unused_result));
+
 int queue_orphans(struct db *db, int64_t age, int limit)
     __attribute__((warn_unused_result));
 

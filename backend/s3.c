@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,25 +125,22 @@ s3_shutdown(void)
     }
 }
 
-/* base + "/" + the key, every byte but unreserved ones and '/' escaped
- * (as S3 canonicalizes the path: libcurl signs the path as given). */
-int
-s3_url(const char *key, char *out, size_t outlen)
+/* in appended at out + n, every byte but unreserved ones (and '/' when
+ * keep_slash) escaped, as SigV4 canonicalizes paths and queries: libcurl
+ * signs what it is given.  0, or -1 when it does not fit. */
+static int
+uri_escape(const char *in, bool keep_slash, char *out, size_t n,
+           size_t outlen)
 {
     static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s3.base);
     const unsigned char *k;
 
-    if (n + 2 >= outlen)
-        return -1;
-    memcpy(out, s3.base, n);
-    out[n++] = '/';
-    for (k = (const unsigned char *) key; *k != '\0'; k++) {
+    for (k = (const unsigned char *) in; *k != '\0'; k++) {
         if (n + 4 >= outlen)
             return -1;
         if ((*k >= 'A' && *k <= 'Z') || (*k >= 'a' && *k <= 'z')
             || (*k >= '0' && *k <= '9') || *k == '-' || *k == '.'
-            || *k == '_' || *k == '~' || *k == '/') {
+            || *k == '_' || *k == '~' || (*k == '/' && keep_slash)) {
             out[n++] = (char) *k;
         } else {
             out[n++] = '%';
@@ -152,6 +150,19 @@ s3_url(const char *key, char *out, size_t outlen)
     }
     out[n] = '\0';
     return 0;
+}
+
+/* base + "/" + the key, escaped. */
+int
+s3_url(const char *key, char *out, size_t outlen)
+{
+    size_t n = strlen(s3.base);
+
+    if (n + 2 >= outlen)
+        return -1;
+    memcpy(out, s3.base, n);
+    out[n++] = '/';
+    return uri_escape(key, true, out, n, outlen);
 }
 
 static size_t
@@ -260,7 +271,8 @@ outcome(CURLcode rc, long status, const struct xfer *x, bool missing_ok)
  */
 static int
 perform(const struct config *cfg, const char *method, const char *key,
-        struct xfer *x, const char *content_type, int64_t *size)
+        const char *query, struct xfer *x, const char *content_type,
+        int64_t *size)
 {
     char url[S3_URL_MAX], ctype[300], errbuf[CURL_ERROR_SIZE];
     bool get = strcmp(method, "GET") == 0, put = strcmp(method, "PUT") == 0;
@@ -272,10 +284,14 @@ perform(const struct config *cfg, const char *method, const char *key,
     int attempt, e = EIO;
     CURL *c;
 
-    if (s3_url(key, url, sizeof(url)) != 0) {
+    if (s3_url(key, url, sizeof(url)) != 0
+        || (query != NULL
+            && strlen(url) + 1 + strlen(query) >= sizeof(url))) {
         errno = ENAMETOOLONG;
         return -1;
     }
+    if (query != NULL)
+        strcat(strcat(url, "?"), query);
     h = curl_slist_append(h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
     if (h != NULL && put) {
         snprintf(ctype, sizeof(ctype), "Content-Type: %s",
@@ -376,7 +392,7 @@ s3_get(const struct config *cfg, const char *key, int fd, int64_t limit)
 {
     struct xfer x = { .fd = fd, .limit = limit };
 
-    return perform(cfg, "GET", key, &x, NULL, NULL);
+    return perform(cfg, "GET", key, NULL, &x, NULL, NULL);
 }
 
 int
@@ -385,7 +401,7 @@ s3_put(const struct config *cfg, const char *key, int fd, const void *data,
 {
     struct xfer x = { .fd = fd, .data = data, .len = len };
 
-    return perform(cfg, "PUT", key, &x, content_type, NULL);
+    return perform(cfg, "PUT", key, NULL, &x, content_type, NULL);
 }
 
 int
@@ -393,7 +409,7 @@ s3_head(const struct config *cfg, const char *key, int64_t *size)
 {
     struct xfer x = { .fd = -1 };
 
-    return perform(cfg, "HEAD", key, &x, NULL, size);
+    return perform(cfg, "HEAD", key, NULL, &x, NULL, size);
 }
 
 int
@@ -401,5 +417,139 @@ s3_delete(const struct config *cfg, const char *key)
 {
     struct xfer x = { .fd = -1 };
 
-    return perform(cfg, "DELETE", key, &x, NULL, NULL);
+    return perform(cfg, "DELETE", key, NULL, &x, NULL, NULL);
+}
+
+/* ListObjectsV2 answers hold 1,000 objects at most, far under this. */
+#define LIST_MAX (16 * 1024 * 1024)
+
+/* XML text from a to b, entities decoded, into out.  0, or -1 (too long,
+ * or an entity we do not expect in a key). */
+static int
+xml_decode(const char *a, const char *b, char *out, size_t outlen)
+{
+    static const struct { const char *name; char c; } ents[] = {
+        { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+        { "&quot;", '"' }, { "&apos;", '\'' },
+    };
+    size_t n = 0, i, len;
+    char c;
+
+    while (a < b) {
+        c = *a;
+        if (c == '&') {
+            for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+                len = strlen(ents[i].name);
+                if ((size_t) (b - a) >= len
+                    && memcmp(a, ents[i].name, len) == 0)
+                    break;
+            }
+            if (i == sizeof(ents) / sizeof(ents[0]))
+                return -1;
+            c = ents[i].c;
+            a += len;
+        } else
+            a++;
+        if (n + 1 >= outlen)
+            return -1;
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* The text of the first <tag> in [p, end) into out; the position after
+ * its end tag, or NULL. */
+static const char *
+xml_text(const char *p, const char *end, const char *tag, char *out,
+         size_t outlen)
+{
+    char open[48], close[48];
+    const char *a, *b;
+
+    snprintf(open, sizeof(open), "<%s>", tag);
+    snprintf(close, sizeof(close), "</%s>", tag);
+    a = memmem(p, (size_t) (end - p), open, strlen(open));
+    if (a == NULL)
+        return NULL;
+    a += strlen(open);
+    b = memmem(a, (size_t) (end - a), close, strlen(close));
+    if (b == NULL || xml_decode(a, b, out, outlen) != 0)
+        return NULL;
+    return b + strlen(close);
+}
+
+/* "2026-11-23T04:59:14.000Z" in seconds since the epoch, or -1. */
+static time_t
+iso8601(const char *s)
+{
+    struct tm tm;
+
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+               &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+/* Each <Contents> of a listing to each(); the continuation token (or "")
+ * into token. */
+static int
+list_parse(const char *body, size_t len, char *token, size_t token_len,
+           void (*each)(const char *key, time_t modified, void *arg),
+           void *arg)
+{
+    const char *p = body, *end = body + len, *c, *ce;
+    char key[1100], when[64], flag[8];
+    time_t t;
+
+    while ((c = memmem(p, (size_t) (end - p), "<Contents>", 10)) != NULL
+           && (ce = memmem(c, (size_t) (end - c), "</Contents>", 11))
+              != NULL) {
+        if (xml_text(c, ce, "Key", key, sizeof(key)) != NULL
+            && xml_text(c, ce, "LastModified", when, sizeof(when)) != NULL
+            && (t = iso8601(when)) >= 0)
+            each(key, t, arg);
+        p = ce + 11;
+    }
+    token[0] = '\0';
+    if (xml_text(body, end, "IsTruncated", flag, sizeof(flag)) == NULL
+        || strcmp(flag, "true") != 0)
+        return 0;
+    /* truncated without a token would list the first page forever */
+    return xml_text(body, end, "NextContinuationToken", token, token_len)
+           != NULL && token[0] != '\0' ? 0 : -1;
+}
+
+int
+s3_list(const struct config *cfg, char *token, size_t token_len,
+        void (*each)(const char *key, time_t modified, void *arg), void *arg)
+{
+    char query[2048];
+    struct xfer x = { .fd = -1, .limit = LIST_MAX };
+    char *body = NULL;
+    int rc = -1;
+
+    /* parameters in the canonical (sorted) order SigV4 signs */
+    query[0] = '\0';
+    if (token[0] != '\0') {
+        strcpy(query, "continuation-token=");
+        if (uri_escape(token, false, query, strlen(query),
+                       sizeof(query) - 32) != 0)
+            return -1;
+        strcat(query, "&");
+    }
+    strcat(query, "list-type=2&max-keys=1000");
+    x.fd = memfd_create("s3-list", MFD_CLOEXEC);
+    if (x.fd < 0)
+        return -1;
+    if (perform(cfg, "GET", "", query, &x, NULL, NULL) == 0
+        && (body = malloc((size_t) x.got + 1)) != NULL
+        && pread(x.fd, body, (size_t) x.got, 0) == (ssize_t) x.got)
+        rc = list_parse(body, (size_t) x.got, token, token_len, each, arg);
+    free(body);
+    close(x.fd);
+    return rc;
 }

@@ -12,6 +12,7 @@
 #define MEDIA_S3_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct config;
 
@@ -35,6 +36,14 @@ int s3_head(const struct config *cfg, const char *key, int64_t *size)
 /* 404 is success: the object is gone either way. */
 int s3_delete(const struct config *cfg, const char *key)
     __attribute__((warn_unused_result));
+
+/* One page (1,000 objects at most) of the bucket's listing
+ * (ListObjectsV2): each object's key and last-modified time to each().
+ * token: "" for the first page; on return the next page's, or "" after
+ * the last. */
+int s3_list(const struct config *cfg, char *token, size_t token_len,
+            void (*each)(const char *key, time_t modified, void *arg),
+            void *arg) __attribute__((warn_unused_result));
 
 /* The object's URL (for tests and logs); 0 or -1 when it does not fit. */
 int s3_url(const char *key, char *out, size_t outlen)

@@ -16,6 +16,7 @@
 #include "optimize.h"
 #include "queue.h"
 #include "storage.h"
+#include "sweep.h"
 #include "worker.h"
 
 #define GARBAGE_BATCH 100
@@ -101,6 +102,27 @@ remove_garbage(const char *key, void *arg)
         log_warn("%s could not be queued for removal again", key);
 }
 
+/* With s3, every s3_sweep_interval: objects PUT with a presigned URL and
+ * never confirmed (sweep.c), then removed with the rest of the garbage. */
+static void
+sweep_the_bucket(const struct config *cfg, struct db *db, struct garbage *g)
+{
+    static int64_t next_bucket_sweep;
+    int n;
+
+    if (strcmp(cfg->storage, "s3") != 0 || cfg->s3_sweep_interval == 0
+        || now_ms() < next_bucket_sweep)
+        return;
+    next_bucket_sweep = now_ms() + cfg->s3_sweep_interval * 1000;
+    n = sweep_bucket(cfg, db);
+    if (n <= 0)
+        return;
+    log_info("bucket sweep: %d object(s) uploaded and never confirmed; "
+             "removing them", n);
+    if (queue_garbage(db, GARBAGE_BATCH, remove_garbage, g) < 0)
+        log_warn("storage garbage collection failed; will try again");
+}
+
 /*
  * Objects of deleted media, and now and then the downloads of workers that
  * died mid-import: no live transfer is older than import_timeout, so a
@@ -129,6 +151,7 @@ collect_garbage(struct pool_slot *slot, struct db *db)
         if (queue_garbage(db, GARBAGE_BATCH, remove_garbage, &g) < 0)
             log_warn("storage garbage collection failed; will try again");
     }
+    sweep_the_bucket(cfg, db, &g);
     if (now_ms() < next_sweep)
         return;
     next_sweep = now_ms() + SWEEP_INTERVAL_MS;
