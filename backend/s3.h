@@ -37,11 +37,10 @@ int s3_head(const struct config *cfg, const char *key, int64_t *size)
 int s3_delete(const struct config *cfg, const char *key)
     __attribute__((warn_unused_result));
 
-/* One page (1,000 objects at most) of the bucket's listing
- * (ListObjectsV2): each object's key and last-modified time to each().
- * token: "" for the first page; on return the next page's, or "" after
- * the last. */
-int s3_list(const struct config *cfg, char *token, size_t token_len,
+/* One page (1,000 objects at most) of the bucket's listing: each
+ * object's key and last-modified time to each().  marker: "" for the
+ * first page; on return the key to list after, or "" after the last. */
+int s3_list(const struct config *cfg, char *marker, size_t marker_len,
             void (*each)(const char *key, time_t modified, void *arg),
             void *arg) __attribute__((warn_unused_result));
 

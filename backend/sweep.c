@@ -114,13 +114,14 @@ int
 sweep_bucket(const struct config *cfg, struct db *db)
 {
     struct page pg = { .n = 0 };
-    char token[1024] = "";
+    char marker[1100] = "", last[1100];
     int total = 0, n;
 
     pg.cutoff = time(NULL) - (time_t) (cfg->upload_url_ttl
                                        + cfg->orphan_margin);
     do {
-        if (s3_list(cfg, token, sizeof(token), on_object, &pg) != 0) {
+        strcpy(last, marker);
+        if (s3_list(cfg, marker, sizeof(marker), on_object, &pg) != 0) {
             log_warn("bucket sweep: listing %s failed", cfg->s3_bucket);
             page_clear(&pg);
             return -1;
@@ -131,6 +132,13 @@ sweep_bucket(const struct config *cfg, struct db *db)
         if (n < 0)
             return -1;
         total += n;
-    } while (token[0] != '\0');
+        /* keys come in order: a store that ignored the marker would
+         * give the same page forever */
+        if (marker[0] != '\0' && strcmp(marker, last) <= 0) {
+            log_warn("bucket sweep: the listing of %s does not advance",
+                     cfg->s3_bucket);
+            return -1;
+        }
+    } while (marker[0] != '\0');
     return total;
 }

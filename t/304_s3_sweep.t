@@ -1,7 +1,7 @@
 # The bucket sweep (s3): an object PUT with a presigned URL and never
 # confirmed is unknown to the database (only a confirm records an upload);
-# the worker lists the bucket every s3_sweep_interval and removes such
-# objects once older than upload_url_ttl + orphan_margin.  Confirmed
+# the worker lists the bucket every s3_sweep_interval (page by page) and
+# removes such objects once older than upload_url_ttl + orphan_margin.  Confirmed
 # originals, their variants and objects not shaped like our uploads stay;
 # a confirm after the sweep reports the file as not uploaded.
 use strict;
@@ -10,6 +10,7 @@ use Test::More;
 use MediaTest;
 use RentixTest;
 use S3Test;
+use HTTP::Tiny;
 
 # URLs valid 3 s, a 1 s margin, a sweep every second
 my $t = S3Test->start(upload_ttl => '3s', env => {
@@ -17,6 +18,15 @@ my $t = S3Test->start(upload_ttl => '3s', env => {
 my $bucket = S3Test::bucket_url();
 my $tenant = $t->tenant;
 my $jpeg = make_image($t, 'photo.jpg', 300, 200);
+
+# A full first page of the listing (1,000 objects) that sorts before our
+# keys ("0" < any tenant id), in place before anything of ours is old
+# enough: the abandoned upload is only on the second page, reached with
+# the continuation token.
+my $filler = HTTP::Tiny->new(keep_alive => 1, timeout => 10);
+my $filled = grep { $filler->put("$bucket/0-filler/$_", { content => 'x' })
+                        ->{success} } 1000 .. 1999;
+is($filled, 1000, '1,000 objects before ours in the listing');
 
 my $res = $t->api(POST => '/api/v1/media/request-upload-url', { files => [
     { fileName => 'abandoned.jpg', size => length $jpeg,
@@ -62,7 +72,7 @@ ok(S3Test::object_exists($kept_key), 'the confirmed original stays');
 ok(S3Test::object_exists("$tenant/v/$kept_id/$_.webp"),
    "... and its $_ px variant") for 128, 512, 1024;
 ok(S3Test::object_exists($_), "$_ stays")
-    for 'reports/2026/summary.txt', "$tenant/notes.txt";
+    for 'reports/2026/summary.txt', "$tenant/notes.txt", '0-filler/1999';
 
 $c = $t->api(POST => '/api/v1/media/bulk', { operations => [
     { op => 'confirm-upload', uuid => $uuid,
