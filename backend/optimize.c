@@ -1,11 +1,12 @@
 /*
- * optimize.c: libvips pipeline for one photo.
+ * optimize.c: the pipeline for one photo (or a video's poster frame).
  *
  * All libvips objects of a run hang off one context object (local arrays),
  * released in one place, as vipsthumbnail does.  The original is decoded
- * once, straight to the largest variant's size (shrink-on-load), into
- * memory; the smaller variants and the BlurHash thumbnail are resized from
- * that.
+ * once, straight to the largest variant's size: JPEGs by jpeg.c, common
+ * PNGs by png_decode.c, the rest by their libvips loader, each feeding
+ * resize.c; the smaller variants and the BlurHash thumbnail are resized
+ * from that, and webp.c encodes the variants.
  */
 #include <errno.h>
 #include <inttypes.h>
