@@ -163,6 +163,7 @@ jpeg_rows_open(const char *path, int min_width, int min_height,
     src->bands = j->cinfo.output_components;
     src->read = read_rows;
     src->row = NULL;
+    src->alpha = 0;
     src->arg = j;
     *out = j;
     return JPEG_OPEN_OK;

@@ -381,7 +381,8 @@ resize_stream(VipsObject **slot, VipsImage *in, int width, int height)
 {
     VipsRegion *region = vips_region_new(in);
     struct resize_source src = { in->Xsize, in->Ysize, in->Bands,
-                                 region_read, NULL, region };
+                                 region_read, NULL, region,
+                                 vips_image_hasalpha(in) };
     VipsImage *out = memory_image(slot, width, height, in->Bands);
     struct timed t;
     int rc = -1;
@@ -400,34 +401,6 @@ resize_stream(VipsObject **slot, VipsImage *in, int width, int height)
  * for what they create, and return an image that one of those slots (or
  * the caller) owns.
  */
-
-/* Images with transparency, through libvips' thumbnail, which
- * premultiplies alpha before resizing so that the colour of transparent
- * pixels does not bleed into the visible edge.  Upright.  5 slots. */
-static VipsImage *
-decode_thumbnail(VipsObject **t, const char *path,
-                 const struct opt_image *info)
-{
-    t[0] = VIPS_OBJECT(vips_source_new_from_file(path));
-    if (t[0] == NULL
-        || vips_thumbnail_source(VIPS_SOURCE(t[0]), (VipsImage **) &t[1],
-                                 variant_widths[OPT_VARIANTS - 1], "height",
-                                 VIPS_MAX_COORD, "size", VIPS_SIZE_DOWN,
-                                 "fail_on", VIPS_FAIL_ON_ERROR,
-                                 /* 8.14 does not pass fail_on on to the
-                                  * loader of a source; the option string
-                                  * does. */
-                                 "option_string", "fail_on=error",
-                                 "export_profile",
-                                 info->has_profile ? "srgb" : NULL, NULL) != 0
-        || vips_colourspace((VipsImage *) t[1], (VipsImage **) &t[2],
-                            VIPS_INTERPRETATION_sRGB, NULL) != 0
-        || vips_cast_uchar((VipsImage *) t[2], (VipsImage **) &t[3],
-                           NULL) != 0)
-        return NULL;
-    t[4] = VIPS_OBJECT(compute((VipsImage *) t[3]));
-    return (VipsImage *) t[4];
-}
 
 /* A JPEG through jpeg.c, at width x height.  0 when the file is not for
  * that decoder (CMYK, 12-bit, a header libjpeg refuses): libvips then
@@ -486,7 +459,8 @@ decode_png(VipsObject **t, const char *path, int width, int height,
 }
 
 /* Any other image through its libvips loader, read top to bottom, as
- * 8-bit sRGB at width x height.  *converted when the loader's pixels were
+ * 8-bit sRGB (with its alpha, premultiplied while resizing) at width x
+ * height.  *converted when the loader's pixels were
  * something else (CMYK, 16-bit, grey ...), converted with any profile
  * they carry.  5 slots. */
 static VipsImage *
@@ -503,7 +477,8 @@ decode_vips(VipsObject **t, const char *path, int width, int height,
     t[1] = VIPS_OBJECT(img);
     if (img == NULL)
         return NULL;
-    *converted = img->BandFmt != VIPS_FORMAT_UCHAR || img->Bands != 3
+    *converted = img->BandFmt != VIPS_FORMAT_UCHAR
+                 || (img->Bands != 3 && img->Bands != 4)
                  || img->Type != VIPS_INTERPRETATION_sRGB;
     if (*converted) {
         if (vips_colourspace(img, (VipsImage **) &t[2],
@@ -583,8 +558,6 @@ decode_any(VipsObject **t, const char *path, const struct opt_image *info,
     int converted = 0;
     VipsImage *img = NULL;
 
-    if (vips_image_hasalpha(header))
-        return decode_thumbnail(t, path, info);
     if (vips_image_get_orientation_swap(header)) {
         int w = width;      /* the decoders work on the image as stored */
 
@@ -683,6 +656,7 @@ shrink_to(VipsObject *context, VipsImage *in, int width, VipsImage **out)
     height = resize_height_for(in->Xsize, in->Ysize, width);
     resize_source_memory(&src, &mem, VIPS_IMAGE_ADDR(in, 0, 0), in->Xsize,
                          in->Ysize, in->Bands, VIPS_IMAGE_SIZEOF_LINE(in));
+    src.alpha = in->Bands == 2 || in->Bands == 4;
     *out = memory_image(&t[0], width, height, in->Bands);
     if (*out == NULL
         || resize_down(&src, width, height, VIPS_IMAGE_ADDR(*out, 0, 0),

@@ -286,6 +286,7 @@ png_rows_open(const char *path, struct png_rows **out,
     src->read = NULL;
     src->row = pixel_row;
     src->arg = p;
+    src->alpha = 0;
     *out = p;
     return PNG_OPEN_OK;
 }

@@ -223,6 +223,60 @@ pass_horizontal(const uint8_t *restrict in, int bands, const struct filter *f,
     }
 }
 
+/* c * a / 255 and its inverse, rounded: colours weighted by their alpha
+ * (the last band) and back.  A transparent pixel's colour is 0 after. */
+static void
+premultiply(uint8_t *p, size_t pixels, int bands)
+{
+    size_t i;
+    int b;
+
+    for (i = 0; i < pixels; i++, p += bands)
+        for (b = 0; b < bands - 1; b++)
+            p[b] = (uint8_t) ((p[b] * p[bands - 1] + 127) / 255);
+}
+
+static void
+unpremultiply(uint8_t *p, int pixels, int bands)
+{
+    int i, b, a, v;
+
+    for (i = 0; i < pixels; i++, p += bands) {
+        a = p[bands - 1];
+        for (b = 0; b < bands - 1 && a < 255; b++) {
+            v = a == 0 ? 0 : (p[b] * 255 + a / 2) / a;
+            p[b] = (uint8_t) (v > 255 ? 255 : v);
+        }
+    }
+}
+
+/* Input rows [y, y + n) into dst: read from a decoder, or copied from
+ * memory (premultiplying cannot be done in place there). */
+static int
+fetch(const struct resize_source *src, int y, int n, uint8_t *dst)
+{
+    size_t line = (size_t) src->width * src->bands;
+    int i;
+
+    if (src->read != NULL) {
+        if (src->read(src->arg, y, n, dst) != 0)
+            return -1;
+    } else
+        for (i = 0; i < n; i++)
+            memcpy(dst + (size_t) i * line, src->row(src->arg, y + i), line);
+    if (src->alpha)
+        premultiply(dst, (size_t) n * src->width, src->bands);
+    return 0;
+}
+
+/* Whether input rows go through the window: a decoder's always, rows in
+ * memory only when they are to be premultiplied. */
+static int
+windowed(const struct resize_source *src)
+{
+    return src->row == NULL || src->alpha;
+}
+
 /* Make the ring hold input rows [top, need), reading on from the source
  * as far as the slots of rows above top allow (rows the kernel skips, at
  * large scales, are read and overwritten: the source only goes forward). */
@@ -237,8 +291,7 @@ window_fill(struct window *w, const struct resize_source *src, int top,
         int n = w->cap - slot < until - w->next ? w->cap - slot
                                                 : until - w->next;
 
-        if (src->read(src->arg, w->next, n,
-                      w->rows + (size_t) slot * w->line) != 0)
+        if (fetch(src, w->next, n, w->rows + (size_t) slot * w->line) != 0)
             return -1;
         w->next += n;
     }
@@ -320,15 +373,15 @@ buffers_alloc(struct buffers *b, const struct resize_source *src,
     b->w.cap = v->taps + READ_CHUNK;
     if (b->w.cap > src->height)
         b->w.cap = src->height;
-    if (src->row == NULL)
+    if (windowed(src))
         b->w.rows = calloc((size_t) b->w.cap * line + ROW_PAD, 1);
     b->ptrs = calloc((size_t) v->taps + 1, sizeof(*b->ptrs));
     b->zero = calloc(line + ROW_PAD, 1);
     b->row = calloc(line + ROW_PAD, 1);
     b->acc = malloc(sizeof(int32_t) * line);
     b->pairs = malloc(sizeof(int32_t) * ((size_t) v->taps + 1) / 2 + 4);
-    return (b->w.rows || src->row) && b->ptrs && b->zero && b->row && b->acc
-           && b->pairs ? 0 : -1;
+    return (b->w.rows || !windowed(src)) && b->ptrs && b->zero && b->row
+           && b->acc && b->pairs ? 0 : -1;
 }
 
 static void
@@ -349,10 +402,10 @@ input_rows(struct buffers *b, const struct resize_source *src, int top,
 {
     int k;
 
-    if (src->row == NULL && window_fill(&b->w, src, top, top + taps) != 0)
+    if (windowed(src) && window_fill(&b->w, src, top, top + taps) != 0)
         return -1;
     for (k = 0; k < taps; k++)
-        b->ptrs[k] = src->row != NULL
+        b->ptrs[k] = !windowed(src)
                      ? src->row(src->arg, top + k)
                      : b->w.rows + (size_t) ((top + k) % b->w.cap) * b->w.line;
     b->ptrs[taps] = b->zero;
@@ -386,6 +439,8 @@ resize_rows(const struct resize_source *src, const struct filter *h,
                           v->taps, b.acc, b.row);
             pass_horizontal(b.row, src->bands, h, out_width, dst);
         }
+        if (src->alpha)
+            unpremultiply(dst, out_width, src->bands);
     }
     rc = 0;
 
@@ -402,7 +457,8 @@ resize_down(const struct resize_source *src, int out_width, int out_height,
     int rc = -1;
 
     if (src->bands < 1 || src->bands > 4 || out_width < 1 || out_height < 1
-        || out_width > src->width || out_height > src->height)
+        || out_width > src->width || out_height > src->height
+        || (src->alpha && src->bands != 2 && src->bands != 4))
         return -1;
     if (filter_make(&h, src->width, out_width) == 0
         && filter_make(&v, src->height, out_height) == 0
@@ -436,4 +492,5 @@ resize_source_memory(struct resize_source *src, struct resize_memory *mem,
     src->read = NULL;
     src->row = memory_row;
     src->arg = mem;
+    src->alpha = 0;
 }

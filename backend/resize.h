@@ -23,6 +23,10 @@ struct resize_source {
     /* The address of input row y, valid until resize_down returns. */
     const uint8_t *(*row)(void *arg, int y);
     void  *arg;
+    /* 1: the last band is alpha.  Colours are premultiplied by it while
+     * resizing, so the colour of transparent pixels does not bleed into
+     * the visible ones next to them. */
+    int    alpha;
 };
 
 /* The height that keeps the aspect ratio at a width (at least 1). */
@@ -37,7 +41,7 @@ int resize_down(const struct resize_source *src, int out_width,
                 int out_height, uint8_t *out, size_t out_stride)
     __attribute__((warn_unused_result));
 
-/* A source over pixels already in memory. */
+/* A source over pixels already in memory (alpha 0: set it after). */
 struct resize_memory {
     const uint8_t *data;
     size_t         stride;
