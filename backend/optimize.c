@@ -373,6 +373,23 @@ region_read(void *arg, int y, int n, uint8_t *dst)
     return 0;
 }
 
+/* src resized to width x height into a new memory image on *slot; a
+ * decoder's rows are read only while the photo is in time. */
+static VipsImage *
+resize_into(VipsObject **slot, const struct resize_source *src, int width,
+            int height)
+{
+    VipsImage *out = memory_image(slot, width, height, src->bands);
+    struct timed t;
+
+    if (out == NULL
+        || resize_down(src->read != NULL ? timed(&t, src) : src, width,
+                       height, VIPS_IMAGE_ADDR(out, 0, 0),
+                       VIPS_IMAGE_SIZEOF_LINE(out)) != 0)
+        return NULL;
+    return out;
+}
+
 /* in (any libvips image of 8-bit pixels) resized to width x height into a
  * new memory image on *slot, streaming: in is computed a strip at a time,
  * never whole. */
@@ -383,17 +400,13 @@ resize_stream(VipsObject **slot, VipsImage *in, int width, int height)
     struct resize_source src = { in->Xsize, in->Ysize, in->Bands,
                                  region_read, NULL, region,
                                  vips_image_hasalpha(in) };
-    VipsImage *out = memory_image(slot, width, height, in->Bands);
-    struct timed t;
-    int rc = -1;
+    VipsImage *out;
 
-    if (region != NULL && out != NULL)
-        rc = resize_down(timed(&t, &src), width, height,
-                         VIPS_IMAGE_ADDR(out, 0, 0),
-                         VIPS_IMAGE_SIZEOF_LINE(out));
-    if (region != NULL)
-        g_object_unref(region);
-    return rc == 0 ? out : NULL;
+    if (region == NULL)
+        return NULL;
+    out = resize_into(slot, &src, width, height);
+    g_object_unref(region);
+    return out;
 }
 
 /*
@@ -411,31 +424,24 @@ decode_jpeg(VipsObject **t, const char *path, int width, int height,
 {
     struct resize_source src;
     struct jpeg_rows *rows;
-    VipsImage *out;
-    struct timed tm;
 
     if (jpeg_rows_open(path, width, height, &rows, &src) != JPEG_OPEN_OK)
         return 0;
-    out = memory_image(&t[0], width, height, src.bands);
-    if (out != NULL && resize_down(timed(&tm, &src), width, height,
-                                   VIPS_IMAGE_ADDR(out, 0, 0),
-                                   VIPS_IMAGE_SIZEOF_LINE(out)) != 0) {
+    *img = resize_into(&t[0], &src, width, height);
+    if (*img == NULL)
         vips_error("jpeg", "%s", jpeg_rows_error(rows));
-        out = NULL;
-    }
     jpeg_rows_close(rows);
-    *img = out;
     return 1;
 }
 
-/* A PNG through png.c, at width x height, as decode_jpeg.  1 slot. */
+/* A PNG through png_decode.c, at width x height, as decode_jpeg.
+ * 1 slot. */
 static int
 decode_png(VipsObject **t, const char *path, int width, int height,
            VipsImage **img)
 {
     struct resize_source src;
     struct png_rows *rows;
-    VipsImage *out;
     char why[128];
 
     switch (png_rows_open(path, &rows, &src, why, sizeof(why))) {
@@ -448,13 +454,8 @@ decode_png(VipsObject **t, const char *path, int width, int height,
     case PNG_OPEN_OK:
         break;
     }
-    out = memory_image(&t[0], width, height, src.bands);
-    if (out != NULL && resize_down(&src, width, height,
-                                   VIPS_IMAGE_ADDR(out, 0, 0),
-                                   VIPS_IMAGE_SIZEOF_LINE(out)) != 0)
-        out = NULL;
+    *img = resize_into(&t[0], &src, width, height);
     png_rows_close(rows);
-    *img = out;
     return 1;
 }
 
@@ -564,15 +565,15 @@ decode_any(VipsObject **t, const char *path, const struct opt_image *info,
         width = height, height = w;
     }
     if (!(strcmp(info->content_type, "image/jpeg") == 0
-          && decode_jpeg(t + 5, path, width, height, &img))
+          && decode_jpeg(t, path, width, height, &img))
         && !(strcmp(info->content_type, "image/png") == 0
-             && decode_png(t + 5, path, width, height, &img)))
-        img = decode_vips(t + 6, path, width, height, &converted);
+             && decode_png(t, path, width, height, &img)))
+        img = decode_vips(t + 1, path, width, height, &converted);
     if (img != NULL && info->has_profile && !converted)
-        img = to_srgb(t + 11, img, header);
+        img = to_srgb(t + 6, img, header);
     if (img != NULL)
-        img = to_rgb(t + 14, img);
-    return img != NULL ? upright(t + 16, img, header) : NULL;
+        img = to_rgb(t + 9, img);
+    return img != NULL ? upright(t + 11, img, header) : NULL;
 }
 
 /*
@@ -587,7 +588,7 @@ decode(VipsObject *context, const struct config *cfg, const char *path,
        const struct opt_image *info, VipsImage *header, VipsImage **out,
        struct job_error *err)
 {
-    VipsObject **t = vips_object_local_array(context, 18);
+    VipsObject **t = vips_object_local_array(context, 13);
 
     *out = decode_any(t, path, info, header);
     if (*out == NULL && !in_time())
@@ -657,12 +658,8 @@ shrink_to(VipsObject *context, VipsImage *in, int width, VipsImage **out)
     resize_source_memory(&src, &mem, VIPS_IMAGE_ADDR(in, 0, 0), in->Xsize,
                          in->Ysize, in->Bands, VIPS_IMAGE_SIZEOF_LINE(in));
     src.alpha = in->Bands == 2 || in->Bands == 4;
-    *out = memory_image(&t[0], width, height, in->Bands);
-    if (*out == NULL
-        || resize_down(&src, width, height, VIPS_IMAGE_ADDR(*out, 0, 0),
-                       VIPS_IMAGE_SIZEOF_LINE(*out)) != 0)
-        return -1;
-    return 0;
+    *out = resize_into(&t[0], &src, width, height);
+    return *out != NULL ? 0 : -1;
 }
 
 /* The BlurHash of a small copy, transparency flattened onto white. */
